@@ -1,0 +1,22 @@
+# `make setup` builds .venv (CPU torch first, from this machine's local wheel), `make test` runs the suite.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+
+.PHONY: setup test bench clean
+
+setup:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e '.[test]'
+
+test:
+	$(PY) -m pytest
+
+bench:
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf build dist *.egg-info .pytest_cache

@@ -1,0 +1,3 @@
+from rm_cli.cli import main_rmdm
+
+main_rmdm()

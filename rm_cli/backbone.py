@@ -1,0 +1,69 @@
+"""A small bidirectional transformer: the from-scratch backbone for Sudoku and tiny text models.
+
+It follows the Hugging Face calling convention (`input_ids` or `inputs_embeds`,
+`get_input_embeddings()`), so History Reference treats it exactly like a pretrained HF model.
+"""
+
+import torch
+from torch import nn
+
+
+class TransformerBackbone(nn.Module):
+    """Token + learned position embeddings, a pre-norm encoder without causal mask, a linear head.
+
+    The head covers the whole vocabulary, mask token included: p(MASK) is what Reflective
+    Masking compares against p(current token).
+
+    `coordinates` ([axes, seq_len] integers, from the task) factor the position embedding into
+    one learned table per axis, summed: a Sudoku cell is (row, column, box), an image token
+    (row, column). None means one axis, the absolute position.
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        seq_len: int,
+        d_model: int = 128,
+        n_layers: int = 4,
+        n_heads: int = 4,
+        ffn_mult: int = 4,
+        dropout: float = 0.0,
+        coordinates: torch.Tensor | None = None,
+    ):
+        super().__init__()
+        if d_model % n_heads:
+            raise ValueError(f"backbone.d_model={d_model} is not divisible by backbone.n_heads={n_heads}")
+        self.vocab_size, self.seq_len = vocab_size, seq_len
+        self.embed_tokens = nn.Embedding(vocab_size, d_model)
+        if coordinates is None:
+            coordinates = torch.arange(seq_len).unsqueeze(0)
+        coordinates = torch.as_tensor(coordinates, dtype=torch.long)
+        if coordinates.dim() != 2 or coordinates.shape[1] != seq_len or coordinates.min() < 0:
+            raise ValueError(f"coordinates must be non-negative integers of shape [axes, {seq_len}]")
+        self.register_buffer("coordinates", coordinates, persistent=False)
+        self.embed_positions = nn.ModuleList(nn.Embedding(int(axis.max()) + 1, d_model) for axis in coordinates)
+        layer = nn.TransformerEncoderLayer(
+            d_model,
+            n_heads,
+            ffn_mult * d_model,
+            dropout=dropout,
+            activation="gelu",
+            batch_first=True,
+            norm_first=True,
+        )
+        self.encoder = nn.TransformerEncoder(layer, n_layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(d_model)
+        self.head = nn.Linear(d_model, vocab_size)
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.embed_tokens
+
+    def forward(self, input_ids=None, inputs_embeds=None) -> torch.Tensor:
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("pass exactly one of input_ids and inputs_embeds")
+        h = self.embed_tokens(input_ids) if inputs_embeds is None else inputs_embeds
+        if h.shape[1] > self.seq_len:
+            raise ValueError(f"sequence of {h.shape[1]} tokens is longer than the backbone's seq_len={self.seq_len}")
+        n = h.shape[1]
+        h = h + sum(table(axis[:n]) for table, axis in zip(self.embed_positions, self.coordinates))
+        return self.head(self.norm(self.encoder(h)))

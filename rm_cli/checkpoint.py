@@ -1,0 +1,48 @@
+"""Loading a trained model for eval/infer, with clear errors for the wrong file or the wrong task."""
+
+from importlib import resources
+from pathlib import Path
+
+import torch
+from hydra.utils import instantiate
+
+from rm_cli.errors import UserError
+
+
+def shipped_checkpoint(task_name: str, mode: str | None) -> Path | None:
+    """The checkpoint that ships inside the package for this task, if any."""
+    name = f"{task_name}_{mode}.ckpt" if mode else f"{task_name}.ckpt"
+    path = Path(str(resources.files("rm_cli") / "assets" / name))
+    return path if path.is_file() else None
+
+
+def load_checkpoint(path, task_cfg):
+    """Returns the RMLightningModule of `path` (or the shipped one), checked against `task_cfg`."""
+    from rm_cli.lightning_module import RMLightningModule
+
+    if path is None:
+        path = shipped_checkpoint(task_cfg.name, task_cfg.get("mode"))
+        if path is None:
+            raise UserError(f"no checkpoint given and none ships for task {task_cfg.name!r}; pass checkpoint=PATH")
+    path = Path(path)
+    if not path.is_file():
+        raise UserError("no such checkpoint file", path=path)
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # a torch.load failure can be any of a dozen types
+        raise UserError(f"not a readable checkpoint ({e.__class__.__name__})", path=path) from None
+    cfg = ckpt.get("hyper_parameters", {}).get("cfg") if isinstance(ckpt, dict) else None
+    if not isinstance(cfg, dict) or "state_dict" not in ckpt:
+        raise UserError("not an rm checkpoint (no rm config inside)", path=path)
+    module = RMLightningModule(cfg)
+    wanted = instantiate(task_cfg).signature()
+    have = module.task.signature()
+    if have != wanted:
+        diff = ", ".join(f"{k}={have.get(k)!r} (asked {wanted.get(k)!r})" for k in wanted if have.get(k) != wanted.get(k))
+        raise UserError(f"checkpoint is for another task or vocabulary: {diff}", path=path)
+    try:
+        module.load_state_dict(ckpt["state_dict"])
+    except RuntimeError as e:
+        raise UserError(f"checkpoint weights do not fit its config: {str(e).splitlines()[0]}", path=path) from None
+    module.eval()
+    return module

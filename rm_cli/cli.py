@@ -1,0 +1,108 @@
+"""Entry points `rm` and `rmdm`.
+
+`rm` shadows coreutils rm inside an activated venv, so every invocation whose first argument
+is not one of our subcommands is handed, unchanged, to the next `rm` on PATH (exit code
+included): `rm -rf build/` keeps working. `rmdm` is the same CLI without that forwarding.
+Heavy imports (torch, Lightning, Hydra) happen only after dispatch, so forwarding stays instant.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+SUBCOMMANDS = {
+    "train": "post-train a mask diffusion model with Reflective Masking",
+    "eval": "decode a test file and score it",
+    "infer": "decode the inputs of a prompt file",
+    "prepare": "write a task's fixed evaluation split",
+}
+
+
+def _is_our_script(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return b"rm_cli" in f.read(4096)
+    except OSError:
+        return False
+
+
+def system_rm(argv0: str | None = None) -> str | None:
+    """The next `rm` on PATH that is not this program (nor another copy of it)."""
+    me = Path(argv0 or sys.argv[0]).resolve()
+    for directory in os.environ.get("PATH", "").split(os.pathsep):
+        candidate = Path(directory or ".") / "rm"
+        if not (candidate.is_file() and os.access(candidate, os.X_OK)):
+            continue
+        if candidate.resolve() == me or _is_our_script(candidate):
+            continue
+        return str(candidate)
+    return None
+
+
+def forward_to_system_rm(argv: list[str]) -> None:
+    target = system_rm()
+    if target is None:
+        sys.stderr.write("rm: no system rm found on PATH to forward to\n")
+        sys.exit(127)
+    os.execv(target, ["rm", *argv])
+
+
+def usage(prog: str) -> str:
+    lines = [f"usage: {prog} <command> [hydra overrides...]", "", "commands:"]
+    lines += [f"  {name:<8} {text}" for name, text in SUBCOMMANDS.items()]
+    lines += ["", f"`{prog} <command> --help` lists a command's config groups and options."]
+    if prog == "rm":
+        lines += ["Any other first argument is passed to the system rm."]
+    return "\n".join(lines)
+
+
+def run_subcommand(prog: str, name: str, args: list[str]) -> None:
+    import importlib
+
+    import hydra
+
+    from rm_cli.config import conf_dir
+    from rm_cli.errors import UserError
+
+    command = importlib.import_module(f"rm_cli.commands.{name}")
+
+    def guarded(cfg):
+        try:
+            return command.run(cfg)
+        except UserError as e:
+            sys.stderr.write(f"{prog} {name}: error: {e}\n")
+            sys.exit(2)
+        except KeyboardInterrupt:
+            sys.stderr.write(f"{prog} {name}: interrupted\n")
+            sys.exit(130)
+
+    guarded.__name__ = name
+    try:
+        directory = conf_dir()
+    except UserError as e:
+        sys.stderr.write(f"{prog}: error: {e}\n")
+        sys.exit(2)
+    sys.argv = [f"{prog} {name}", *args]
+    hydra.main(config_path=str(directory), config_name=name, version_base=None)(guarded)()
+
+
+def _main(prog: str, forward: bool) -> None:
+    argv = sys.argv[1:]
+    if argv and argv[0] in SUBCOMMANDS:
+        run_subcommand(prog, argv[0], argv[1:])
+        return
+    if forward:
+        forward_to_system_rm(argv)
+    if argv and argv[0] in ("-h", "--help"):
+        print(usage(prog))
+        return
+    sys.stderr.write(usage(prog) + "\n")
+    sys.exit(2)
+
+
+def main_rm() -> None:
+    _main("rm", forward=True)
+
+
+def main_rmdm() -> None:
+    _main("rmdm", forward=False)

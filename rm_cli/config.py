@@ -1,0 +1,39 @@
+"""Where the Hydra configs live, and the fail-fast checks on a composed config."""
+
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from rm_cli.errors import UserError
+
+
+def conf_dir() -> Path:
+    """conf/ ships inside the wheel as rm_cli/conf; in a source checkout it is the top-level conf/."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "conf", here.parent / "conf"):
+        if (candidate / "train.yaml").is_file():
+            return candidate
+    raise UserError("cannot find the rm config directory (conf/); is the package installed correctly?")
+
+
+def _require(ok: bool, message: str) -> None:
+    if not ok:
+        raise UserError(message)
+
+
+def validate_train(cfg: DictConfig) -> None:
+    """Reject config combinations that would fail late or train something other than intended."""
+    _require(cfg.objective in ("rm", "mdm"), f"objective must be 'rm' or 'mdm', got {cfg.objective!r}")
+    _require(
+        not (cfg.objective == "mdm" and cfg.history.enabled),
+        f"objective=mdm trains without trajectories, so history must be off (got history={cfg.history.name})",
+    )
+    _require(0.0 < cfg.history.gamma <= 1.0, f"history.gamma must be in (0, 1], got {cfg.history.gamma}")
+    _require(cfg.trajectory.length >= 2, f"trajectory.length must be >= 2, got {cfg.trajectory.length}")
+    _require(cfg.batch_size >= 1, f"batch_size must be >= 1, got {cfg.batch_size}")
+    weights = [cfg.loss.reveal_weight, cfg.loss.mask_weight, cfg.loss.keep_weight]
+    _require(all(w >= 0 for w in weights) and any(w > 0 for w in weights), f"loss weights must be >= 0, not all 0: {weights}")
+    _require(cfg.optim.lr > 0, f"optim.lr must be > 0, got {cfg.optim.lr}")
+    _require(cfg.trainer.max_steps and cfg.trainer.max_steps > 0, "trainer.max_steps must be a positive number of steps")
+    _require(cfg.resume == "never" or cfg.resume == "auto" or Path(str(cfg.resume)).is_file(),
+             f"resume must be 'never', 'auto' or an existing checkpoint file, got {cfg.resume!r}")

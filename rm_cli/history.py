@@ -1,0 +1,82 @@
+"""History Reference (HR) and History Embedding Rotation (HER), SPEC §3.
+
+The input at a position is a decayed, rotated sum of the embeddings of every token that
+position has held, computed by the O(N*d) recurrence
+
+    a(t) = E(x(t)) + gamma * R_(-1) a(t-1),    a(0) = E(x(0))
+
+which equals the explicit sum  sum_k gamma^(t-k) R_(k-t) E(x(k)), then a weightless RMSNorm.
+Nothing here has parameters: E is the backbone's own embedding table.
+
+The weightless RMSNorm output is rescaled, per position, to the RMS of the current token's own
+embedding E(x(t)). A pretrained backbone thus sees inputs at the scale it was trained on (a
+BERT embedding has RMS ~0.05, not 1), and at t = 0, with no history yet, the input is exactly
+E(x(0)): HR changes nothing until a position has a past.
+"""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def rope_frequencies(dim: int, base: float = 10000.0) -> torch.Tensor:
+    """The RoPE angle per 2-D block: theta_j = base^(-2j/dim), j < dim/2."""
+    if dim % 2:
+        raise ValueError(f"HER rotation needs an even embedding width, got {dim}")
+    return base ** (-torch.arange(0, dim, 2, dtype=torch.float64) / dim)
+
+
+def rotate(x: torch.Tensor, lag: float, freqs: torch.Tensor) -> torch.Tensor:
+    """R_lag x: rotate each (x[j], x[j + d/2]) pair by lag * theta_j (the 'rotate half' layout)."""
+    angle = lag * freqs
+    cos, sin = angle.cos().to(x.dtype), angle.sin().to(x.dtype)
+    x1, x2 = x.chunk(2, dim=-1)
+    return torch.cat((x1 * cos - x2 * sin, x2 * cos + x1 * sin), dim=-1)
+
+
+class HistoryReference(nn.Module):
+    """Turns a position's token history into one input embedding; holds no trainable parameters."""
+
+    def __init__(self, dim: int, gamma: float = 1.0, rotate: bool = False, rope_base: float = 10000.0, eps: float = 1e-6):
+        super().__init__()
+        if not 0.0 < gamma <= 1.0:
+            raise ValueError(f"history.gamma must be in (0, 1], got {gamma}")
+        self.dim, self.gamma, self.rotates, self.eps = dim, float(gamma), bool(rotate), eps
+        freqs = rope_frequencies(dim, rope_base) if rotate else torch.zeros(dim // 2, dtype=torch.float64)
+        angle = -freqs  # R_(-1): one step back in time
+        self.register_buffer("cos", angle.cos().float(), persistent=False)
+        self.register_buffer("sin", angle.sin().float(), persistent=False)
+
+    def step_back(self, a: torch.Tensor) -> torch.Tensor:
+        """gamma * R_(-1) a: age the running aggregate by one turn."""
+        if self.rotates:
+            cos, sin = self.cos.to(a.dtype), self.sin.to(a.dtype)
+            a1, a2 = a.chunk(2, dim=-1)
+            a = torch.cat((a1 * cos - a2 * sin, a2 * cos + a1 * sin), dim=-1)
+        return self.gamma * a
+
+    def update(self, previous: torch.Tensor | None, embedded: torch.Tensor) -> torch.Tensor:
+        """a(t) from a(t-1) and E(x(t)); `previous=None` starts a history."""
+        return embedded if previous is None else embedded + self.step_back(previous)
+
+    def normalize(self, a: torch.Tensor, current: torch.Tensor) -> torch.Tensor:
+        """The backbone's input: weightless RMSNorm of a(t), at the RMS of `current` = E(x(t))."""
+        scale = current.pow(2).mean(-1, keepdim=True).add(self.eps).sqrt()
+        return F.rms_norm(a, (a.shape[-1],), eps=self.eps) * scale
+
+    def aggregate(self, embed: nn.Embedding, states: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(a(t_b), E(x(t_b))) for each example b of a batch of trajectories.
+
+        states: [B, T, N] token ids, t: [B] index of the current state. Each example runs the
+        same recurrence as the sampler, frozen once k passes its own t_b.
+        """
+        a = current = None
+        for k in range(int(t.max()) + 1):
+            e = embed(states[:, k])
+            new = self.update(a, e)
+            if a is None:
+                a, current = new, e
+            else:
+                live = (k <= t).view(-1, 1, 1)
+                a, current = torch.where(live, new, a), torch.where(live, e, current)
+        return a, current

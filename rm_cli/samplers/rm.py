@@ -1,0 +1,31 @@
+"""Reflective Masking decoding (SPEC §2): keep, re-mask or reveal every editable position."""
+
+import torch
+
+from rm_cli.samplers.base import Sampler, TurnContext, best_token, top_k_per_row
+
+
+class RMSampler(Sampler, name="rm"):
+    """A visible token is re-masked when p(MASK) > p(token); a masked one is revealed with its argmax.
+
+    remask_cap: at most this many re-masks per position (None: unlimited; the text code uses 6).
+    remask_threshold: also require p(MASK) > threshold (the image editing phase uses 0.9).
+    reveal_per_turn: reveal only the k most confident masked positions per turn (None: all).
+    """
+
+    def __init__(self, max_turns: int = 32, remask_cap: int | None = None, remask_threshold: float = 0.0,
+                 reveal_per_turn: int | None = None, fill_at_end: bool = True):
+        super().__init__(max_turns, fill_at_end)
+        self.remask_cap, self.remask_threshold, self.reveal_per_turn = remask_cap, remask_threshold, reveal_per_turn
+
+    def decide(self, probs, x, editable, ctx: TurnContext):
+        mask_id = ctx.mask_id
+        p_current = probs.gather(-1, x.unsqueeze(-1)).squeeze(-1)
+        p_mask = probs[..., mask_id]
+        remask = editable & (x != mask_id) & (p_mask > p_current) & (p_mask > self.remask_threshold)
+        if self.remask_cap is not None:
+            remask &= ctx.remask_count < self.remask_cap
+        conf, tokens = best_token(probs, mask_id)
+        candidates = editable & (x == mask_id)
+        reveal = candidates if self.reveal_per_turn is None else top_k_per_row(conf, candidates, self.reveal_per_turn)
+        return remask, reveal, tokens

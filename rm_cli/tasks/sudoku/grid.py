@@ -1,0 +1,88 @@
+"""Sudoku grids: random solved grids, the validity-preserving symmetries, rule checks.
+
+Cells are row-major, 81 per board. In tensors a digit d (1-9) is token d-1 and MASK is 9.
+"""
+
+import random
+
+import numpy as np
+import torch
+
+N_CELLS, N_DIGITS, MASK_ID = 81, 9, 9
+
+
+def _peer_matrix() -> torch.Tensor:
+    r, c = np.divmod(np.arange(81), 9)
+    b = (r // 3) * 3 + c // 3
+    same = (r[:, None] == r[None]) | (c[:, None] == c[None]) | (b[:, None] == b[None])
+    return torch.from_numpy(same & ~np.eye(81, dtype=bool))
+
+
+PEERS = _peer_matrix()  # [81, 81]: cells sharing a row, column or box
+
+
+def random_solution(rng: random.Random) -> list[int]:
+    """A solved grid (digits 1-9) by backtracking with a random digit order at every cell.
+
+    Not exactly uniform over all 6.7e21 grids (that needs counting), but every grid is
+    reachable; `random_symmetry` on top makes the distribution invariant under the
+    Sudoku symmetry group.
+    """
+    grid = [0] * 81
+    rows, cols, boxes = [0] * 9, [0] * 9, [0] * 9
+
+    def fill(i: int) -> bool:
+        if i == 81:
+            return True
+        r, c = divmod(i, 9)
+        b = (r // 3) * 3 + c // 3
+        used = rows[r] | cols[c] | boxes[b]
+        digits = [d for d in range(1, 10) if not used >> d & 1]
+        rng.shuffle(digits)
+        for d in digits:
+            bit = 1 << d
+            grid[i] = d
+            rows[r] |= bit
+            cols[c] |= bit
+            boxes[b] |= bit
+            if fill(i + 1):
+                return True
+            rows[r] ^= bit
+            cols[c] ^= bit
+            boxes[b] ^= bit
+        grid[i] = 0
+        return False
+
+    fill(0)
+    return grid
+
+
+def random_symmetry(tokens: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Apply a random element of the validity-preserving group to each board of [B, 81] tokens:
+    digit relabelling, band and stack permutations, row/column permutations inside them, transpose."""
+    B = tokens.shape[0]
+
+    def line_perm() -> torch.Tensor:  # [B, 9]: permute the 3 bands and the 3 lines inside each
+        outer = torch.rand(B, 3, generator=generator).argsort(-1)
+        inner = torch.rand(B, 3, 3, generator=generator).argsort(-1)
+        return (outer.unsqueeze(-1) * 3 + inner).view(B, 9)
+
+    rows, cols = line_perm(), line_perm()
+    index = rows.unsqueeze(-1) * 9 + cols.unsqueeze(1)  # [B, 9, 9]
+    flip = torch.rand(B, generator=generator) < 0.5
+    index = torch.where(flip.view(B, 1, 1), index.transpose(1, 2), index).reshape(B, 81)
+    moved = tokens.gather(1, index)
+    relabel = torch.rand(B, 9, generator=generator).argsort(-1)
+    relabel = torch.cat([relabel, torch.full((B, 1), MASK_ID)], dim=1)  # MASK stays MASK
+    return relabel.gather(1, moved)
+
+
+def conflict_cells(tokens: torch.Tensor, mask_id: int = MASK_ID) -> torch.Tensor:
+    """[n, 81] bool: cells whose digit also stands in a peer cell (a rule violation)."""
+    same = tokens.unsqueeze(2) == tokens.unsqueeze(1)
+    return (same & PEERS.to(tokens.device)).any(-1) & (tokens != mask_id)
+
+
+def is_solved_grid(tokens: torch.Tensor) -> torch.Tensor:
+    """[n] bool: every cell holds a digit and no rule is broken."""
+    return ((tokens != MASK_ID) & (tokens < N_DIGITS)).all(-1) & ~conflict_cells(tokens).any(-1)

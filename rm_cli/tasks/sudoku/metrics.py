@@ -1,0 +1,61 @@
+"""Sudoku metrics (SPEC §5), each a plain function of boards so it can be tested on hand-made ones."""
+
+import torch
+
+from rm_cli.tasks.sudoku.grid import MASK_ID, conflict_cells
+
+
+def exact(final: torch.Tensor, solution: torch.Tensor) -> torch.Tensor:
+    """[n] bool: the board equals its solution."""
+    return (final == solution).all(-1)
+
+
+def valid(final: torch.Tensor) -> torch.Tensor:
+    """[n] bool: every cell filled and no rule broken (a valid grid need not be *the* solution)."""
+    return (final != MASK_ID).all(-1) & ~conflict_cells(final).any(-1)
+
+
+def conflicts_per_board(final: torch.Tensor) -> torch.Tensor:
+    """[n] number of cells taking part in a rule violation."""
+    return conflict_cells(final).sum(-1)
+
+
+def changed_correct(start: torch.Tensor, final: torch.Tensor, solution: torch.Tensor) -> torch.Tensor:
+    """[n] cells that were right in the input and differ in the output (damage done)."""
+    return ((start == solution) & (final != start)).sum(-1)
+
+
+def replay_events(trajectory: torch.Tensor, solution: torch.Tensor) -> tuple[int, int]:
+    """(re-masks of a wrong digit, how many of those were later revealed as that same digit).
+
+    trajectory: [S + 1, n, 81] states, turn by turn.
+    """
+    S = trajectory.shape[0] - 1
+    # next_visible[s]: the first non-mask value at or after turn s (MASK if none).
+    next_visible = [None] * (S + 1)
+    next_visible[S] = trajectory[S]
+    for s in range(S - 1, -1, -1):
+        next_visible[s] = torch.where(trajectory[s] == MASK_ID, next_visible[s + 1], trajectory[s])
+    events = replays = 0
+    for s in range(S):
+        before, after = trajectory[s], trajectory[s + 1]
+        remasked_wrong = (before != MASK_ID) & (before != solution) & (after == MASK_ID)
+        events += int(remasked_wrong.sum())
+        replays += int((remasked_wrong & (next_visible[s + 1] == before)).sum())
+    return events, replays
+
+
+def sudoku_metrics(start, final, solution, trajectory=None) -> dict:
+    n = final.shape[0]
+    out = {
+        "exact_pct": 100.0 * exact(final, solution).float().mean().item(),
+        "valid_pct": 100.0 * valid(final).float().mean().item(),
+        "conflict_cells_per_board": conflicts_per_board(final).float().mean().item(),
+        "changed_correct_per_board": changed_correct(start, final, solution).float().mean().item(),
+        "n": n,
+    }
+    if trajectory is not None:
+        events, replays = replay_events(trajectory, solution)
+        out["replay_mistake_pct"] = 100.0 * replays / events if events else 0.0
+        out["wrong_remask_events"] = events
+    return out

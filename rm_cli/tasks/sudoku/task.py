@@ -1,0 +1,169 @@
+"""The Sudoku task: revision of corrupted full boards (SPEC §5 protocol)."""
+
+import random
+from importlib import resources
+from pathlib import Path
+
+import torch
+from rich.text import Text
+
+from rm_cli.errors import UserError
+from rm_cli.tasks.base import Examples, Task
+from rm_cli.tasks.sudoku import boards as board_io
+from rm_cli.tasks.sudoku.grid import MASK_ID, N_DIGITS, random_solution, random_symmetry
+from rm_cli.tasks.sudoku.metrics import sudoku_metrics
+from rm_cli.trajectory import KEEP, WRONG
+
+# Fixed seeds of the held-out splits: every run and every machine scores the same boards.
+TEST_SEED, VAL_SEED = 1234, 4321
+MODES = ("revision",)
+
+
+def default_test_file(mode: str) -> Path:
+    return Path(str(resources.files("rm_cli") / "data" / f"sudoku_{mode}_test.jsonl"))
+
+
+def solutions(seed: int, n: int, exclude: set[bytes] = frozenset()) -> torch.Tensor:
+    """n distinct solved grids (tokens) from a seeded generator, none of them in `exclude`."""
+    rng, seen, out = random.Random(seed), set(exclude), []
+    g = torch.Generator().manual_seed(seed)
+    while len(out) < n:
+        grid = random_symmetry(torch.tensor([random_solution(rng)]) - 1, g)[0]
+        key = grid.numpy().tobytes()
+        if key not in seen:
+            seen.add(key)
+            out.append(grid)
+    return torch.stack(out)
+
+
+def corrupt(solution: torch.Tensor, min_wrong: int, max_wrong: int, generator) -> torch.Tensor:
+    """Boolean [B, 81]: k ~ U{min_wrong..max_wrong} cells per board chosen to hold a wrong digit."""
+    B = solution.shape[0]
+    k = torch.randint(min_wrong, max_wrong + 1, (B, 1), generator=generator)
+    rank = torch.rand(B, 81, generator=generator).argsort(-1).argsort(-1)
+    return rank < k
+
+
+def wrong_digits(solution: torch.Tensor, generator) -> torch.Tensor:
+    """A uniformly drawn digit different from the solution's, for every cell."""
+    shift = torch.randint(1, N_DIGITS, solution.shape, generator=generator)
+    return (solution + shift) % N_DIGITS
+
+
+class SudokuTrainStream(torch.utils.data.IterableDataset):
+    """Endless training batches: pool grids under a random symmetry, corrupted cells marked WRONG.
+
+    Boards that coincide with a held-out (validation or test) grid are swapped for a pool grid,
+    so the splits stay disjoint by solution grid.
+    """
+
+    def __init__(self, pool: torch.Tensor, held_out: set[bytes], batch_size: int, seed: int, min_wrong: int, max_wrong: int):
+        super().__init__()
+        self.pool, self.held_out, self.batch_size, self.seed = pool, held_out, batch_size, seed
+        self.min_wrong, self.max_wrong = min_wrong, max_wrong
+
+    def __iter__(self):
+        g = torch.Generator().manual_seed(self.seed)
+        while True:
+            pick = torch.randint(0, len(self.pool), (self.batch_size,), generator=g)
+            gold = random_symmetry(self.pool[pick], g)
+            clash = torch.tensor([row.numpy().tobytes() in self.held_out for row in gold])
+            gold[clash] = self.pool[pick[clash]]
+            wrong = corrupt(gold, self.min_wrong, self.max_wrong, g)
+            rule = torch.where(wrong, WRONG, KEEP)
+            yield {"gold": gold, "editable": torch.ones_like(gold, dtype=torch.bool), "rule": rule}
+
+
+class SudokuTask(Task):
+    vocab_size, mask_id, seq_len = N_DIGITS + 1, MASK_ID, 81
+
+    def __init__(self, name: str = "sudoku", mode: str = "revision", min_wrong: int = 4, max_wrong: int = 20,
+                 train_pool: int = 20000, val_size: int = 256, test_size: int = 500):
+        if mode not in MODES:
+            raise UserError(f"task.mode={mode!r} is not one of: {', '.join(MODES)}")
+        if not 1 <= min_wrong <= max_wrong <= 81:
+            raise UserError(f"need 1 <= task.min_wrong <= task.max_wrong <= 81, got {min_wrong}..{max_wrong}")
+        self.name, self.mode = name, mode
+        self.min_wrong, self.max_wrong = min_wrong, max_wrong
+        self.train_pool, self.val_size, self.test_size = train_pool, val_size, test_size
+
+    def signature(self) -> dict:
+        return {**super().signature(), "mode": self.mode}
+
+    def coordinates(self) -> torch.Tensor:
+        """(row, column, box) of each cell: the backbone learns one embedding per row, column and box."""
+        cell = torch.arange(81)
+        row, col = cell // 9, cell % 9
+        return torch.stack([row, col, (row // 3) * 3 + col // 3])
+
+    # ---- data -----------------------------------------------------------------------------
+    def make_split(self, seed: int, n: int, exclude: set[bytes] = frozenset()) -> Examples:
+        """n corrupted boards of fresh solution grids, all drawn from `seed`."""
+        gold = solutions(seed, n, exclude)
+        g = torch.Generator().manual_seed(seed + 1)
+        inputs = torch.where(corrupt(gold, self.min_wrong, self.max_wrong, g), wrong_digits(gold, g), gold)
+        return Examples(inputs, torch.ones_like(gold, dtype=torch.bool), gold, source=f"seed {seed}")
+
+    def write_split(self, split: str, path, n: int | None = None, seed: int | None = None) -> None:
+        """Write the fixed `test` (or `val`) boards as JSONL; the shipped test file is this with defaults."""
+        if split == "test":
+            examples = self.make_split(TEST_SEED if seed is None else seed, n or self.test_size)
+        else:
+            test_keys = {row.numpy().tobytes() for row in self.test_examples().gold}
+            examples = self.make_split(VAL_SEED if seed is None else seed, n or self.val_size, test_keys)
+        board_io.write_boards(path, examples.inputs, examples.gold)
+
+    def _held_out_keys(self) -> set[bytes]:
+        test = self.test_examples()
+        val = self.val_examples()
+        return {row.numpy().tobytes() for row in torch.cat([test.gold, val.gold])}
+
+    def val_examples(self) -> Examples:
+        test_keys = {row.numpy().tobytes() for row in self.test_examples().gold}
+        return self.make_split(VAL_SEED, self.val_size, test_keys)
+
+    def train_stream(self, batch_size: int, seed: int):
+        held_out = self._held_out_keys()
+        pool = solutions(10_000 + seed, self.train_pool, held_out)
+        return SudokuTrainStream(pool, held_out, batch_size, seed, self.min_wrong, self.max_wrong)
+
+    def test_examples(self, path=None) -> Examples:
+        path = path or default_test_file(self.mode)
+        boards, sols, lines = board_io.read_boards(path, need_solution=True)
+        return Examples(boards, torch.ones_like(boards, dtype=torch.bool), sols, str(path), lines)
+
+    def prompt_examples(self, path) -> Examples:
+        boards, sols, lines = board_io.read_boards(path, need_solution=False)
+        return Examples(boards, torch.ones_like(boards, dtype=torch.bool), sols, str(path), lines)
+
+    # ---- scoring and display ----------------------------------------------------------------
+    def metrics(self, examples: Examples, result) -> dict:
+        m = sudoku_metrics(examples.inputs, result.tokens, examples.gold, result.trajectory)
+        m["remasks_per_board"] = result.remask_total.float().mean().item()
+        m["nfe_per_board"] = result.nfe.float().mean().item()
+        return m
+
+    def format_output(self, tokens) -> str:
+        return board_io.format_board(tokens)
+
+    def render_turns(self, trajectory: torch.Tensor):
+        """One 9x9 grid per turn: red '_' = re-masked this turn, green = revealed this turn."""
+        out = []
+        for s in range(trajectory.shape[0]):
+            now, before = trajectory[s], trajectory[max(s - 1, 0)]
+            text = Text()
+            remasked = int(((before != MASK_ID) & (now == MASK_ID)).sum()) if s else 0
+            revealed = int(((before == MASK_ID) & (now != MASK_ID)).sum()) if s else 0
+            text.append(f"turn {s}: {remasked} re-masked, {revealed} revealed\n", style="bold")
+            for i in range(81):
+                token = int(now[i])
+                ch = "_" if token == MASK_ID else str(token + 1)
+                style = ""
+                if s and token == MASK_ID and int(before[i]) != MASK_ID:
+                    style = "bold red"
+                elif s and token != MASK_ID and int(before[i]) == MASK_ID:
+                    style = "bold green"
+                text.append(ch, style=style)
+                text.append("\n" if i % 9 == 8 else (" | " if i % 3 == 2 else " "))
+            out.append(text)
+        return out

@@ -1,0 +1,37 @@
+"""Shared fixtures: tiny models and a helper that runs the real CLI as a subprocess."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+# A model small enough that a few training steps take well under a second.
+TINY = [
+    "backbone.n_layers=1", "backbone.d_model=32", "backbone.n_heads=2", "task.train_pool=300",
+    "task.val_size=32", "batch_size=16", "trainer.log_every_n_steps=1",
+]
+
+
+def run_cli(*args, prog="rm", cwd=None, env=None, timeout=240) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", **(env or {})}
+    return subprocess.run([str(BIN / prog), *args], cwd=cwd or ROOT, env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """One tiny training run shared by the tests that need a checkpoint."""
+    run_dir = tmp_path_factory.mktemp("tiny_run")
+    proc = run_cli("train", f"run_dir={run_dir}", "trainer.max_steps=12", "trainer.val_check_interval=6", *TINY)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return run_dir
+
+
+@pytest.fixture
+def generator():
+    return torch.Generator().manual_seed(0)

@@ -1,0 +1,186 @@
+"""The `rm` / `rmdm` entry points as a user runs them: forwarding, Hydra features, bad input."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from conftest import BIN, ROOT, TINY, run_cli
+
+TEST_FILE = ROOT / "rm_cli" / "data" / "sudoku_revision_test.jsonl"
+
+
+def _boards(n: int) -> list[dict]:
+    return [json.loads(line) for line in TEST_FILE.read_text().splitlines()[:n]]
+
+
+# ---- forwarding to the system rm ---------------------------------------------------------------
+
+def test_rm_forwards_non_subcommands_to_system_rm(tmp_path):
+    victim = tmp_path / "build"
+    (victim / "sub").mkdir(parents=True)
+    (victim / "sub" / "f.txt").write_text("x")
+    proc = run_cli("-rf", str(victim))
+    assert proc.returncode == 0 and not victim.exists()
+    missing = run_cli(str(tmp_path / "nope"))
+    coreutils = subprocess.run(["rm", str(tmp_path / "nope")], executable="/bin/rm", capture_output=True, text=True)
+    assert missing.returncode == coreutils.returncode != 0
+    assert missing.stderr == coreutils.stderr
+    file_named_train = tmp_path / "notes"
+    file_named_train.write_text("x")
+    assert run_cli("--", str(file_named_train)).returncode == 0 and not file_named_train.exists()
+
+
+def test_make_clean_keeps_working_with_the_venv_first_on_path(tmp_path):
+    (tmp_path / "build").mkdir()
+    (tmp_path / "Makefile").write_text("clean:\n\trm -rf build\n")
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.run(["make", "clean"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert not (tmp_path / "build").exists()
+
+
+def test_rm_runs_our_subcommands_and_rmdm_never_forwards(tmp_path):
+    proc = run_cli("train", "--help")
+    assert proc.returncode == 0 and "history" in proc.stdout and "sampler" in proc.stdout
+    keep = tmp_path / "keep"
+    keep.mkdir()
+    proc = run_cli("-rf", str(keep), prog="rmdm")
+    assert proc.returncode == 2 and keep.exists() and "usage: rmdm" in proc.stderr
+    assert run_cli("--help", prog="rmdm").stdout.startswith("usage: rmdm")
+
+
+# ---- Hydra features ------------------------------------------------------------------------------
+
+def test_cfg_job_prints_composed_config_without_running():
+    proc = run_cli("train", "history=off", "backbone.n_layers=2", "--cfg", "job")
+    assert proc.returncode == 0, proc.stderr
+    assert "name: 'off'" in proc.stdout or "name: off" in proc.stdout
+    assert "n_layers: 2" in proc.stdout
+
+
+def test_unknown_option_fails_with_clear_message():
+    proc = run_cli("train", "history=nope")
+    assert proc.returncode != 0 and "history/nope" in proc.stderr
+    proc = run_cli("train", "no_such_key=1")
+    assert proc.returncode != 0 and "no_such_key" in proc.stderr
+
+
+def test_config_checks_fail_fast_with_one_line(tmp_path):
+    proc = run_cli("train", f"run_dir={tmp_path / 'r'}", "objective=mdm", "history=her")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "rm train: error: objective=mdm trains without trajectories, so history must be off (got history=her)"
+    ]
+    assert not (tmp_path / "r" / "checkpoints").exists()
+
+
+def test_multirun_sweeps_history_options(tmp_path):
+    proc = run_cli("train", "-m", "history=off,her", "trainer.max_steps=3", "trainer.val_check_interval=3",
+                   f"hydra.sweep.dir={tmp_path}", *TINY)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summaries = sorted(tmp_path.glob("*/summary.json"))
+    assert [json.loads(p.read_text())["history"] for p in summaries] == ["her", "off"]
+
+
+# ---- train -> eval -> infer, end to end ----------------------------------------------------------
+
+def test_train_eval_infer_end_to_end(tiny_run, tmp_path):
+    summary = json.loads((tiny_run / "summary.json").read_text())
+    assert summary["steps"] == 12 and summary["history"] == "her"
+    assert (tiny_run / "checkpoints" / "last.ckpt").is_file() and (tiny_run / "checkpoints" / "best.ckpt").is_file()
+    assert (tiny_run / "logs" / "metrics.csv").is_file() and list((tiny_run / "tb").glob("events.*"))
+    assert (tiny_run / ".hydra" / "config.yaml").is_file()
+    ckpt = tiny_run / "checkpoints" / "last.ckpt"
+
+    out = tmp_path / "results.json"
+    proc = run_cli("eval", f"checkpoint={ckpt}", f"output={out}", "limit=20")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(out.read_text())
+    assert report["n"] == 20 and len(report["predictions"]) == 20
+    assert {"exact_pct", "valid_pct", "replay_mistake_pct", "conflict_cells_per_board", "changed_correct_per_board"} <= set(report["metrics"])
+    assert report["versions"]["torch"] and report["config"]["limit"] == 20 and report["seed"] == 0
+    assert "exact_pct" in proc.stdout  # the rich table
+
+    prompts = tmp_path / "boards.txt"
+    prompts.write_text("\n".join(b["board"] for b in _boards(3)) + "\n")
+    proc = run_cli("infer", f"checkpoint={ckpt}", f"prompts={prompts}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 3 and all(len(line) == 81 and line.isdigit() for line in lines)
+
+    written = tmp_path / "out.txt"
+    proc = run_cli("infer", f"checkpoint={ckpt}", f"prompts={prompts}", f"output={written}", "show_trajectory=true",
+                   "sampler.max_turns=2")
+    assert proc.returncode == 0
+    assert written.read_text().splitlines() == lines[:3] or len(written.read_text().splitlines()) == 3
+    assert "turn 0" in proc.stdout and "re-masked" in proc.stdout
+
+
+def test_resume_auto_continues_from_last_checkpoint(tmp_path):
+    run_dir = tmp_path / "run"
+    first = run_cli("train", f"run_dir={run_dir}", "trainer.max_steps=4", "trainer.val_check_interval=4", *TINY)
+    assert first.returncode == 0, first.stderr[-2000:]
+    again = run_cli("train", f"run_dir={run_dir}", "trainer.max_steps=8", "trainer.val_check_interval=4", *TINY)
+    assert again.returncode == 2 and "resume=auto" in again.stderr
+    resumed = run_cli("train", f"run_dir={run_dir}", "trainer.max_steps=8", "trainer.val_check_interval=4", "resume=auto", *TINY)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert json.loads((run_dir / "summary.json").read_text())["steps"] == 8
+    assert torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 8
+
+
+# ---- bad input -----------------------------------------------------------------------------------
+
+def _one_line_error(proc, *fragments):
+    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
+    lines = [line for line in proc.stderr.strip().splitlines() if "error" in line]
+    assert len(lines) == 1, proc.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def test_bad_board_files_give_one_line_and_no_output(tiny_run, tmp_path):
+    ckpt = tiny_run / "checkpoints" / "last.ckpt"
+    good = _boards(2)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps(good[0]) + "\n" + json.dumps({"board": good[1]["board"][:79], "solution": good[1]["solution"]}) + "\n")
+    out = tmp_path / "res.json"
+    _one_line_error(run_cli("eval", f"checkpoint={ckpt}", f"test_file={bad}", f"output={out}"), f"{bad}:2:", "80" if False else "79 cells")
+    assert not out.exists() and not list(tmp_path.glob(".res.json*"))
+    chars = tmp_path / "chars.txt"
+    chars.write_text(good[0]["board"] + "\n" + good[1]["board"][:40] + "a" + good[1]["board"][41:] + "\n")
+    _one_line_error(run_cli("infer", f"checkpoint={ckpt}", f"prompts={chars}", f"output={out}"), f"{chars}:2:", "'a' at cell 41")
+    assert not out.exists()
+    _one_line_error(run_cli("infer", f"checkpoint={ckpt}", f"prompts={tmp_path / 'missing.txt'}"), "missing.txt", "no such file")
+
+
+def test_wrong_checkpoints_are_rejected(tiny_run, tmp_path):
+    prompts = tmp_path / "p.txt"
+    prompts.write_text(_boards(1)[0]["board"] + "\n")
+    _one_line_error(run_cli("infer", f"checkpoint={tmp_path / 'none.ckpt'}", f"prompts={prompts}"), "no such checkpoint")
+    junk = tmp_path / "junk.ckpt"
+    junk.write_bytes(b"not a checkpoint at all")
+    _one_line_error(run_cli("infer", f"checkpoint={junk}", f"prompts={prompts}"), "junk.ckpt", "not a readable checkpoint")
+
+    ckpt = torch.load(tiny_run / "checkpoints" / "last.ckpt", weights_only=True)
+    other_task = tmp_path / "other_task.ckpt"
+    ckpt["hyper_parameters"]["cfg"]["task"]["name"] = "text"
+    torch.save(ckpt, other_task)
+    _one_line_error(run_cli("infer", f"checkpoint={other_task}", f"prompts={prompts}"), "another task or vocabulary", "task='text'")
+
+    ckpt = torch.load(tiny_run / "checkpoints" / "last.ckpt", weights_only=True)
+    emb = "model.backbone.embed_tokens.weight"
+    ckpt["state_dict"][emb] = torch.zeros(12, ckpt["state_dict"][emb].shape[1])
+    other_vocab = tmp_path / "other_vocab.ckpt"
+    torch.save(ckpt, other_vocab)
+    _one_line_error(run_cli("infer", f"checkpoint={other_vocab}", f"prompts={prompts}"), "do not fit")
+
+
+def test_unwritable_output_fails_before_decoding(tiny_run, tmp_path):
+    ckpt = tiny_run / "checkpoints" / "last.ckpt"
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    _one_line_error(run_cli("eval", f"checkpoint={ckpt}", f"output={locked}"), "is a directory")
