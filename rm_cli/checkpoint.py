@@ -46,3 +46,13 @@ def load_checkpoint(path, task_cfg):
         raise UserError(f"checkpoint weights do not fit its config: {str(e).splitlines()[0]}", path=path) from None
     module.eval()
     return module
+
+
+def slim_checkpoint(src, dst) -> dict:
+    """Keep only what eval/infer need (weights, config, step): how the shipped checkpoints are made."""
+    from rm_cli.io import atomic_write_bytes
+
+    ckpt = torch.load(src, map_location="cpu", weights_only=True)
+    slim = {key: ckpt[key] for key in ("state_dict", "hyper_parameters", "global_step", "pytorch-lightning_version") if key in ckpt}
+    atomic_write_bytes(dst, lambda f: torch.save(slim, f))
+    return slim

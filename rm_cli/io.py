@@ -8,7 +8,8 @@ from pathlib import Path
 from rm_cli.errors import UserError
 
 
-def atomic_write_text(path, text: str) -> None:
+def atomic_write_bytes(path, write) -> None:
+    """Call write(binary file) on a temporary file beside `path`, then rename it into place."""
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -16,12 +17,16 @@ def atomic_write_text(path, text: str) -> None:
     except OSError as e:
         raise UserError(f"cannot write: {e.strerror}", path=path) from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            write(f)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_text(path, text: str) -> None:
+    atomic_write_bytes(path, lambda f: f.write(text.encode("utf-8")))
 
 
 def atomic_write_json(path, obj) -> None:

@@ -160,3 +160,9 @@ def test_concat_results_pads_turns_and_trajectories():
     assert joined.tokens.shape == (2, 4) and joined.remasked.shape[1] == 2
     assert joined.trajectory.shape == (a.trajectory.shape[0], 2, 4)
     assert (joined.trajectory[:, 1] == gold).all()
+
+
+def test_stop_at_fixed_point_false_runs_every_turn():
+    gold = torch.tensor([[0, 1, 2, 3]])
+    res = RMSampler(max_turns=7, stop_at_fixed_point=False)(OracleModel(gold), gold.clone(), torch.ones(1, 4, dtype=torch.bool))
+    assert res.nfe.item() == 7 and torch.equal(res.tokens, gold)

@@ -165,3 +165,23 @@ def test_bad_task_options_are_rejected():
         SudokuTask(mode="solve_everything")
     with pytest.raises(UserError, match="min_wrong"):
         SudokuTask(min_wrong=10, max_wrong=5)
+
+
+def test_rectangle_swaps_and_ambiguity_on_a_hand_made_board():
+    from rm_cli.tasks.sudoku.grid import ambiguous, rectangle_swaps
+    from rm_cli.tasks.sudoku.metrics import valid_within_k
+
+    alts = rectangle_swaps(GRID[0])
+    assert alts  # this grid has 4-cell rectangles
+    for alt in alts:
+        assert is_solved_grid(alt.view(1, 81)).item() and int((alt != GRID[0]).sum()) == 4
+    alt = alts[0]
+    diff = (alt != GRID[0]).nonzero().flatten()
+    start = GRID.clone()
+    start[0, diff[:2]] = alt[diff[:2]]  # corrupt two corners towards the alternative: a tie
+    assert ambiguous(start, GRID).tolist() == [True]
+    assert valid_within_k(start, alt.view(1, 81), GRID).tolist() == [True]
+    assert valid_within_k(start, GRID, GRID).tolist() == [True]
+    far = GRID.clone()
+    far[0, 60] = (far[0, 60] + 1) % 9
+    assert ambiguous(far, GRID).tolist() == [False]

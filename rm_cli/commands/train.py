@@ -13,7 +13,9 @@ from omegaconf import DictConfig
 from rich.console import Console
 from rich.table import Table
 
+from rm_cli.checkpoint import load_checkpoint
 from rm_cli.config import validate_train
+from rm_cli.decode import decode_examples
 from rm_cli.errors import UserError
 from rm_cli.io import atomic_write_json
 from rm_cli.lightning_module import RMLightningModule, as_container
@@ -31,8 +33,19 @@ def resume_path(resume: str, ckpt_dir: Path) -> str | None:
     return str(resume)
 
 
+def test_metrics(cfg: DictConfig, checkpoint: str) -> dict:
+    """Score a checkpoint of this run on the task's fixed test set with the configured sampler."""
+    module = load_checkpoint(checkpoint, cfg.task)
+    examples = module.task.test_examples()
+    sampler = instantiate(cfg.sampler)
+    result = decode_examples(sampler, module.model, examples, cfg.val.batch_size, record_trajectory=True, description="test")
+    return module.task.metrics(examples, result)
+
+
 def run(cfg: DictConfig) -> dict:
     validate_train(cfg)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     ckpt_dir = run_dir / "checkpoints"
     ckpt_path = resume_path(str(cfg.resume), ckpt_dir)
@@ -67,9 +80,12 @@ def run(cfg: DictConfig) -> dict:
         "best_val_exact_pct": float(checkpoint.best_model_score) if checkpoint.best_model_score is not None else None,
         "best_checkpoint": checkpoint.best_model_path or None,
         "last_checkpoint": str(ckpt_dir / "last.ckpt"),
+        "overrides": list(HydraConfig.get().overrides.task),
         "git_commit": git_commit(),
         "versions": package_versions(),
     }
+    if trainer.is_global_zero and cfg.test_after_fit:
+        summary["test"] = test_metrics(cfg, summary["best_checkpoint"] or summary["last_checkpoint"])
     if trainer.is_global_zero:
         atomic_write_json(run_dir / "summary.json", summary)
         table = Table(title=f"rm train: {task.name} ({cfg.history.name}, seed {cfg.seed})")
@@ -77,5 +93,7 @@ def run(cfg: DictConfig) -> dict:
         table.add_column("value", justify="right")
         for key in ("params", "steps", "wall_time_s", "best_val_exact_pct", "best_checkpoint"):
             table.add_row(key, str(summary[key]))
+        for key, value in summary.get("test", {}).items():
+            table.add_row(f"test/{key}", f"{value:.3f}" if isinstance(value, float) else str(value))
         Console().print(table)
     return summary

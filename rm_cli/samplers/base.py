@@ -70,10 +70,10 @@ class Sampler:
             cls.name = name
             SAMPLERS[name] = cls
 
-    def __init__(self, max_turns: int = 32, fill_at_end: bool = True):
+    def __init__(self, max_turns: int = 32, fill_at_end: bool = True, stop_at_fixed_point: bool = True):
         if max_turns < 1:
             raise UserError(f"sampler.max_turns must be >= 1, got {max_turns}")
-        self.max_turns, self.fill_at_end = max_turns, fill_at_end
+        self.max_turns, self.fill_at_end, self.stop_at_fixed_point = max_turns, fill_at_end, stop_at_fixed_point
 
     def decide(self, probs, x, editable, ctx: TurnContext):
         """Returns (remask [b,N] bool, reveal [b,N] bool, tokens [b,N]) for the active rows."""
@@ -116,7 +116,8 @@ class Sampler:
                 count = torch.zeros(B, dtype=torch.long, device=x.device)
                 count[idx] = sel.sum(-1)
                 store.append(count)
-            active[idx] = ~self.done(xa, new, ea, mask_id)
+            if self.stop_at_fixed_point:
+                active[idx] = ~self.done(xa, new, ea, mask_id)
             if record_trajectory:
                 trajectory.append(x.clone())
         if self.fill_at_end:

@@ -14,8 +14,8 @@ class RMSampler(Sampler, name="rm"):
     """
 
     def __init__(self, max_turns: int = 32, remask_cap: int | None = None, remask_threshold: float = 0.0,
-                 reveal_per_turn: int | None = None, fill_at_end: bool = True):
-        super().__init__(max_turns, fill_at_end)
+                 reveal_per_turn: int | None = None, fill_at_end: bool = True, stop_at_fixed_point: bool = True):
+        super().__init__(max_turns, fill_at_end, stop_at_fixed_point)
         self.remask_cap, self.remask_threshold, self.reveal_per_turn = remask_cap, remask_threshold, reveal_per_turn
 
     def decide(self, probs, x, editable, ctx: TurnContext):

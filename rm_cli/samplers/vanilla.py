@@ -7,8 +7,8 @@ from rm_cli.samplers.base import Sampler, TurnContext, best_token, top_k_per_row
 
 
 class VanillaSampler(Sampler, name="vanilla"):
-    def __init__(self, steps: int = 16, fill_at_end: bool = True):
-        super().__init__(max_turns=steps, fill_at_end=fill_at_end)
+    def __init__(self, steps: int = 16, fill_at_end: bool = True, stop_at_fixed_point: bool = True):
+        super().__init__(max_turns=steps, fill_at_end=fill_at_end, stop_at_fixed_point=stop_at_fixed_point)
         self.steps = steps
 
     def decide(self, probs, x, editable, ctx: TurnContext):

@@ -86,3 +86,30 @@ def conflict_cells(tokens: torch.Tensor, mask_id: int = MASK_ID) -> torch.Tensor
 def is_solved_grid(tokens: torch.Tensor) -> torch.Tensor:
     """[n] bool: every cell holds a digit and no rule is broken."""
     return ((tokens != MASK_ID) & (tokens < N_DIGITS)).all(-1) & ~conflict_cells(tokens).any(-1)
+
+
+def rectangle_swaps(grid: torch.Tensor) -> list[torch.Tensor]:
+    """Other solved grids 4 cells away from `grid` [81]: digits a, b on the corners of a
+    rectangle spanning two boxes, swapped (the smallest "unavoidable set" of Sudoku)."""
+    g = grid.view(9, 9)
+    pairs = torch.combinations(torch.arange(9), 2)  # 36 (i, j) with i < j
+    r1, r2, c1, c2 = pairs[:, 0, None], pairs[:, 1, None], pairs[None, :, 0], pairs[None, :, 1]
+    a, b, c, d = g[r1, c1], g[r1, c2], g[r2, c1], g[r2, c2]  # [36, 36] each
+    out = []
+    for i, j in ((a == d) & (b == c) & (a != b)).nonzero().tolist():
+        rows, cols = pairs[i], pairs[j]
+        alt = g.clone()
+        alt[rows[:, None], cols[None, :]] = g[rows[:, None], cols[None, :]].flip(1)
+        if is_solved_grid(alt.view(1, 81)).item():
+            out.append(alt.view(81))
+    return out
+
+
+def ambiguous(start: torch.Tensor, solution: torch.Tensor) -> torch.Tensor:
+    """[n] bool: a solved grid other than the solution is at least as close to the start board
+    (found by rectangle swaps; a lower bound on the boards no revision can be sure about)."""
+    flags = []
+    for x, g in zip(start, solution):
+        k = int((x != g).sum())
+        flags.append(any(int((x != alt).sum()) <= k for alt in rectangle_swaps(g)))
+    return torch.tensor(flags, dtype=torch.bool)

@@ -2,7 +2,7 @@
 
 import torch
 
-from rm_cli.tasks.sudoku.grid import MASK_ID, conflict_cells
+from rm_cli.tasks.sudoku.grid import MASK_ID, ambiguous, conflict_cells
 
 
 def exact(final: torch.Tensor, solution: torch.Tensor) -> torch.Tensor:
@@ -13,6 +13,15 @@ def exact(final: torch.Tensor, solution: torch.Tensor) -> torch.Tensor:
 def valid(final: torch.Tensor) -> torch.Tensor:
     """[n] bool: every cell filled and no rule broken (a valid grid need not be *the* solution)."""
     return (final != MASK_ID).all(-1) & ~conflict_cells(final).any(-1)
+
+
+def valid_within_k(start: torch.Tensor, final: torch.Tensor, solution: torch.Tensor) -> torch.Tensor:
+    """[n] bool: a valid grid that changed no more cells than the corruption did.
+
+    When the corruption makes another solved grid as close to the input as the solution, no
+    revision can know which was meant; this counts either as a successful revision.
+    """
+    return valid(final) & ((final != start).sum(-1) <= (solution != start).sum(-1))
 
 
 def conflicts_per_board(final: torch.Tensor) -> torch.Tensor:
@@ -50,10 +59,12 @@ def sudoku_metrics(start, final, solution, trajectory=None) -> dict:
     out = {
         "exact_pct": 100.0 * exact(final, solution).float().mean().item(),
         "valid_pct": 100.0 * valid(final).float().mean().item(),
+        "valid_within_k_pct": 100.0 * valid_within_k(start, final, solution).float().mean().item(),
         "conflict_cells_per_board": conflicts_per_board(final).float().mean().item(),
         "changed_correct_per_board": changed_correct(start, final, solution).float().mean().item(),
         "n": n,
     }
+    out["ambiguous_boards_pct"] = 100.0 * ambiguous(start, solution).float().mean().item()
     if trajectory is not None:
         events, replays = replay_events(trajectory, solution)
         out["replay_mistake_pct"] = 100.0 * replays / events if events else 0.0

@@ -1,0 +1,46 @@
+"""`make bench`: the three engine benchmarks of the Sudoku-revision issue, printed side by side.
+
+    python benchmarks/run_all.py [--json out.json]
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import torch  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from benchmarks import decode_memory, decode_overhead, train_step  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--json", help="also write the measurements here")
+    args = parser.parse_args()
+    console = Console()
+    console.print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    a = train_step.run()
+    b = decode_overhead.run()
+    c = decode_memory.run()
+
+    table = Table(title="rm benchmarks (measured in this run)")
+    for col in ("benchmark", "measured", "ratio", "goal", "met"):
+        table.add_column(col)
+    table.add_row("(a) train step: RM+HER / plain MDM", f"{a['rm_her_step_s'] * 1e3:.1f} ms / {a['mdm_step_s'] * 1e3:.1f} ms",
+                  f"{a['ratio']:.3f}", "<= 1.15", "yes" if a["ratio"] <= 1.15 else "NO")
+    table.add_row("(b) decode / (NFE x forward)", f"{b['decode_s'] * 1e3:.0f} ms / {b['forward_only_s'] * 1e3:.0f} ms "
+                  f"({b['forward_passes']} passes)", f"{b['ratio']:.3f}", "<= 1.10", "yes" if b["ratio"] <= 1.10 else "NO")
+    mem = ", ".join(f"{r['turns']}:{r['peak_rss_mb']:.0f}MB" for r in c["rows"])
+    table.add_row("(c) peak RSS vs turns", mem, f"{c['max_growth_ratio']:.3f}", "<= 1.05 (flat)",
+                  "yes" if c["max_growth_ratio"] <= 1.05 else "NO")
+    console.print(table)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"train_step": a, "decode_overhead": b, "decode_memory": c}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

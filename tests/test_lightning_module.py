@@ -1,0 +1,83 @@
+import pytest
+import torch
+
+from benchmarks.common import train_config
+from rm_cli.config import validate_train
+from rm_cli.errors import UserError
+from rm_cli.lightning_module import RMLightningModule
+from omegaconf import OmegaConf
+
+TINY = ["backbone.n_layers=1", "backbone.d_model=32", "backbone.n_heads=2", "task.train_pool=200", "task.val_size=16"]
+
+
+def _train_steps(module, steps: int, batch) -> list[float]:
+    module.log = lambda *a, **k: None
+    opt = torch.optim.AdamW(module.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(steps):
+        loss = module.training_step(batch, 0)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        losses.append(loss.item())
+    return losses
+
+
+@pytest.mark.parametrize("objective,history", [("rm", "her"), ("rm", "off"), ("mdm", "off")])
+def test_objectives_learn_on_a_fixed_batch(objective, history):
+    torch.manual_seed(0)
+    module = RMLightningModule(train_config(f"objective={objective}", f"history={history}", *TINY))
+    batch = next(iter(module.task.train_stream(32, seed=0)))
+    module.log = lambda *a, **k: None
+
+    def loss_under_fixed_noise() -> float:  # same corruption / trajectory draw before and after
+        torch.manual_seed(123)
+        with torch.no_grad():
+            return module.training_step(batch, 0).item()
+
+    before = loss_under_fixed_noise()
+    _train_steps(module, 100, batch)
+    assert loss_under_fixed_noise() < 0.8 * before
+
+
+def test_training_step_logs_the_three_loss_parts():
+    torch.manual_seed(0)
+    module = RMLightningModule(train_config(*TINY))
+    logged = {}
+    module.log = lambda name, value, **k: logged.__setitem__(name, float(value))
+    module.training_step(next(iter(module.task.train_stream(8, seed=0))), 0)
+    assert {"train/loss", "train/reveal", "train/mask", "train/keep"} <= set(logged)
+
+
+@pytest.mark.parametrize("override,message", [
+    ("history.gamma=1.5", "history.gamma"),
+    ("trajectory.length=1", "trajectory.length"),
+    ("loss.keep_weight=-1", "loss weights"),
+    ("resume=/no/such.ckpt", "resume"),
+    ("objective=ar", "objective"),
+])
+def test_validate_train_rejects_bad_values(override, message):
+    cfg = OmegaConf.create(train_config(override))
+    with pytest.raises(UserError, match=message):
+        validate_train(cfg)
+
+
+def test_history_on_a_backbone_without_embedding_access_is_rejected():
+    cfg = train_config(*TINY)
+    cfg["backbone"] = {"_target_": "test_lightning_module.NoEmbeddingBackbone"}
+    with pytest.raises(UserError, match="exposes no input embedding table.*history=off"):
+        RMLightningModule(cfg)
+    cfg = train_config(*TINY, "history=off")
+    cfg["backbone"] = {"_target_": "test_lightning_module.NoEmbeddingBackbone"}
+    assert RMLightningModule(cfg).num_parameters() == 10 * 10 + 10  # fine without history
+
+
+class NoEmbeddingBackbone(torch.nn.Module):
+    """Scores one-hot tokens with a linear map: a valid backbone with no embedding table."""
+
+    def __init__(self, vocab_size, seq_len, coordinates=None):
+        super().__init__()
+        self.proj = torch.nn.Linear(vocab_size, vocab_size)
+
+    def forward(self, input_ids=None, inputs_embeds=None):
+        return self.proj(torch.nn.functional.one_hot(input_ids, self.proj.in_features).float())

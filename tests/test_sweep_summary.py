@@ -1,0 +1,24 @@
+import json
+
+from rm_cli.sweep_summary import summarize, write_summary
+
+
+def _run(tmp_path, name, overrides, seed, exact):
+    d = tmp_path / name
+    d.mkdir()
+    (d / "summary.json").write_text(json.dumps({
+        "overrides": overrides + [f"seed={seed}"], "seed": seed, "params": 100, "best_val_exact_pct": exact,
+        "test": {"exact_pct": exact - 1},
+    }))
+
+
+def test_runs_group_by_overrides_without_seed(tmp_path):
+    for i, (hist, seed, exact) in enumerate([("off", 0, 80.0), ("off", 1, 84.0), ("her", 0, 90.0), ("her", 1, 96.0)]):
+        _run(tmp_path, str(i), [f"history={hist}"], seed, exact)
+    rows, points = summarize(tmp_path)
+    assert len(rows) == 4 and list(points) == ["history=off", "history=her"]
+    mean, std, n = points["history=her"]["test.exact_pct"]
+    assert (mean, n) == (92.0, 2) and abs(std - 4.2426) < 1e-3
+    out = write_summary(tmp_path)
+    lines = out.read_text().splitlines()
+    assert lines[0].startswith("point,seed,best_val_exact_pct,test.exact_pct") and len(lines) == 5
