@@ -27,7 +27,10 @@ def _train_steps(module, steps: int, batch) -> list[float]:
 def test_objectives_learn_on_a_fixed_batch(objective, history):
     torch.manual_seed(0)
     module = RMLightningModule(train_config(f"objective={objective}", f"history={history}", *TINY))
-    batch = next(iter(module.task.train_stream(32, seed=0)))
+    # One board, 32 different corruptions/maskings: learnable from positions alone, so a
+    # single-layer model must drive every objective's loss down within a few dozen steps.
+    batch = {k: v[:1].expand(32, -1).clone() for k, v in next(iter(module.task.train_stream(32, seed=0))).items()}
+    batch["rule"] = next(iter(module.task.train_stream(32, seed=1)))["rule"]
     module.log = lambda *a, **k: None
 
     def loss_under_fixed_noise() -> float:  # same corruption / trajectory draw before and after
@@ -36,8 +39,8 @@ def test_objectives_learn_on_a_fixed_batch(objective, history):
             return module.training_step(batch, 0).item()
 
     before = loss_under_fixed_noise()
-    _train_steps(module, 100, batch)
-    assert loss_under_fixed_noise() < 0.8 * before
+    _train_steps(module, 60, batch)
+    assert loss_under_fixed_noise() < 0.5 * before
 
 
 def test_training_step_logs_the_three_loss_parts():
