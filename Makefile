@@ -1,4 +1,5 @@
-# `make setup` builds .venv (CPU torch first, from this machine's local wheel), `make test` runs the suite.
+# `make setup` builds .venv (CPU torch first, from this machine's local wheel, then the package with its test
+# and sweep-launcher extras), `make test` runs the suite, `make bench` the benchmarks.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -10,7 +11,9 @@ setup:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e '.[test]'
+	$(PIP) install -q -e '.[test,sweeps]'
+	# kaidoku's puzzle bank only (its declared dependencies are unrelated GUI/plotting packages)
+	$(PIP) install -q --no-deps kaidoku==1.0.1
 
 test:
 	$(PY) -m pytest

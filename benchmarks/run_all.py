@@ -1,4 +1,4 @@
-"""`make bench`: the three engine benchmarks of the Sudoku-revision issue, printed side by side.
+"""`make bench`: the engine benchmarks of the Sudoku-revision issue and the CPU DDP throughput, side by side.
 
     python benchmarks/run_all.py [--json out.json]
 """
@@ -14,7 +14,7 @@ import torch  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from benchmarks import decode_memory, decode_overhead, train_step  # noqa: E402
+from benchmarks import ddp_throughput, decode_memory, decode_overhead, train_step  # noqa: E402
 
 
 def main() -> None:
@@ -26,6 +26,7 @@ def main() -> None:
     a = train_step.run()
     b = decode_overhead.run()
     c = decode_memory.run()
+    d = ddp_throughput.run()
 
     table = Table(title="rm benchmarks (measured in this run)")
     for col in ("benchmark", "measured", "ratio", "goal", "met"):
@@ -37,9 +38,14 @@ def main() -> None:
     mem = ", ".join(f"{r['turns']}:{r['peak_rss_mb']:.0f}MB" for r in c["rows"])
     table.add_row("(c) peak RSS vs turns", mem, f"{c['max_growth_ratio']:.3f}", "<= 1.05 (flat)",
                   "yes" if c["max_growth_ratio"] <= 1.05 else "NO")
+    rates = d["samples_per_s"]
+    table.add_row("(d) CPU train samples/s: DDP 2 procs / 1 proc", f"{rates['DDP 2 processes (gloo), 1 thread each']:.0f} / "
+                  f"{rates['1 process, 2 threads']:.0f} (1 thread: {rates['1 process, 1 thread']:.0f})",
+                  f"{d['ddp_over_single']:.3f}", "reported", "-")
     console.print(table)
     if args.json:
-        Path(args.json).write_text(json.dumps({"train_step": a, "decode_overhead": b, "decode_memory": c}, indent=2) + "\n")
+        Path(args.json).write_text(json.dumps({"train_step": a, "decode_overhead": b, "decode_memory": c, "ddp_throughput": d},
+                                              indent=2) + "\n")
 
 
 if __name__ == "__main__":

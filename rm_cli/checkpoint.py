@@ -17,7 +17,8 @@ def shipped_checkpoint(task_name: str, mode: str | None) -> Path | None:
 
 
 def load_checkpoint(path, task_cfg):
-    """Returns the RMLightningModule of `path` (or the shipped one), checked against `task_cfg`."""
+    """Returns the RMLightningModule of `path` (a .ckpt, a folder written by `rm export`, or None for the
+    shipped one), checked against `task_cfg`."""
     from rm_cli.lightning_module import RMLightningModule
 
     if path is None:
@@ -25,12 +26,17 @@ def load_checkpoint(path, task_cfg):
         if path is None:
             raise UserError(f"no checkpoint given and none ships for task {task_cfg.name!r}; pass checkpoint=PATH")
     path = Path(path)
-    if not path.is_file():
+    if path.is_dir():  # a folder written by `rm export`
+        from rm_cli.hf_export import read_export
+
+        ckpt = read_export(path)
+    elif not path.is_file():
         raise UserError("no such checkpoint file", path=path)
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # a torch.load failure can be any of a dozen types
-        raise UserError(f"not a readable checkpoint ({e.__class__.__name__})", path=path) from None
+    else:
+        try:
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as e:  # a torch.load failure can be any of a dozen types
+            raise UserError(f"not a readable checkpoint ({e.__class__.__name__})", path=path) from None
     cfg = ckpt.get("hyper_parameters", {}).get("cfg") if isinstance(ckpt, dict) else None
     if not isinstance(cfg, dict) or "state_dict" not in ckpt:
         raise UserError("not an rm checkpoint (no rm config inside)", path=path)
@@ -44,6 +50,7 @@ def load_checkpoint(path, task_cfg):
         module.load_state_dict(ckpt["state_dict"])
     except RuntimeError as e:
         raise UserError(f"checkpoint weights do not fit its config: {str(e).splitlines()[0]}", path=path) from None
+    module.checkpoint_step = ckpt.get("global_step")  # recorded by `rm export`
     module.eval()
     return module
 

@@ -15,6 +15,7 @@ SUBCOMMANDS = {
     "eval": "decode a test file and score it",
     "infer": "decode the inputs of a prompt file",
     "prepare": "write a task's fixed evaluation split",
+    "export": "write a checkpoint as a Hugging Face folder (config.json, model.safetensors)",
 }
 
 
@@ -63,10 +64,15 @@ def run_subcommand(prog: str, name: str, args: list[str]) -> None:
 
     from rm_cli.config import conf_dir
     from rm_cli.errors import UserError
+    from rm_cli.override_check import check_overrides
 
     command = importlib.import_module(f"rm_cli.commands.{name}")
+    # Lightning's DDP launcher starts ranks > 0 by re-running sys.argv (plus hydra.run.dir=...):
+    # once Hydra has parsed the overrides, sys.argv must again be the command the user typed.
+    relaunch_argv = [os.path.abspath(sys.argv[0]), name, *args]
 
     def guarded(cfg):
+        sys.argv = relaunch_argv
         try:
             return command.run(cfg)
         except UserError as e:
@@ -79,8 +85,10 @@ def run_subcommand(prog: str, name: str, args: list[str]) -> None:
     guarded.__name__ = name
     try:
         directory = conf_dir()
+        if not {"--help", "-h", "--hydra-help", "--info"} & set(args):
+            check_overrides(str(directory), name, args)
     except UserError as e:
-        sys.stderr.write(f"{prog}: error: {e}\n")
+        sys.stderr.write(f"{prog} {name}: error: {e}\n")
         sys.exit(2)
     sys.argv = [f"{prog} {name}", *args]
     hydra.main(config_path=str(directory), config_name=name, version_base=None)(guarded)()

@@ -1,15 +1,30 @@
-"""Output files appear whole or not at all: write to a temporary file beside the target, then rename."""
+"""Output files appear whole or not at all: write to a temporary file beside the target, then rename.
+
+Also the fail-fast checks that run before any work: can this file or run directory be written,
+and is there room for the checkpoints.
+"""
 
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 from rm_cli.errors import UserError
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path, write) -> None:
-    """Call write(binary file) on a temporary file beside `path`, then rename it into place."""
+    """Call write(binary file) on a temporary file beside `path`, then rename it into place.
+
+    The data is flushed to disk before the rename, so even a crash of the machine leaves either
+    the old file or the new one, never a truncated one.
+    """
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -19,6 +34,9 @@ def atomic_write_bytes(path, write) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes the file private; give it a normal file's mode
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -33,6 +51,37 @@ def atomic_write_json(path, obj) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2) + "\n")
 
 
+def atomic_write_dir(path, fill) -> None:
+    """Call fill(temporary directory) beside `path`, then rename the directory into place.
+
+    `path` must not exist or be an empty directory; a failed or interrupted fill leaves nothing.
+    """
+    target = Path(path)
+    check_new_dir(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
+    except OSError as e:
+        raise UserError(f"cannot write: {e.strerror}", path=path) from None
+    try:
+        fill(tmp)
+        for item in tmp.rglob("*"):  # mkdtemp and some writers make files private; a folder here is meant to be shared
+            item.chmod(0o755 if item.is_dir() else 0o644)
+        tmp.chmod(0o755)
+        os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def remove_stale_temporaries(directory) -> list[Path]:
+    """Delete the temporary files of atomic writes that were killed midway (`.NAME.XXXX.tmp`)."""
+    stale = [p for p in Path(directory).glob(".*.tmp") if p.is_file()]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale
+
+
 def check_writable(path) -> None:
     """Fail before any work when an output file could not be written."""
     if path is None:
@@ -45,3 +94,32 @@ def check_writable(path) -> None:
         raise UserError("output is a directory, expected a file path", path=path)
     if not os.access(probe, os.W_OK):
         raise UserError("output directory is not writable", path=path)
+
+
+def check_new_dir(path) -> None:
+    """Fail before any work when `path` is taken (anything but an empty directory) or its parent is read-only."""
+    target = Path(path)
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise UserError("already exists and is not an empty directory; remove it or choose another", path=path)
+    check_writable(target / "probe")
+
+
+def check_run_dir(directory) -> None:
+    """Create `directory` and write a probe file in it: fails on a file in the way, a read-only or full disk."""
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory) as probe:
+            probe.write(b"probe")
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError as e:
+        raise UserError(f"run directory is not writable: {e.strerror}", path=directory) from None
+
+
+def check_free_space(directory, need_bytes: int, what: str) -> None:
+    """Fail when the disk holding `directory` has less than `need_bytes` free."""
+    free = shutil.disk_usage(directory).free
+    if free < need_bytes:
+        raise UserError(f"not enough free disk space: {what} need about {need_bytes / 2**20:.0f} MiB, "
+                        f"{free / 2**20:.0f} MiB free", path=directory)

@@ -44,21 +44,49 @@ class RMLightningModule(L.LightningModule):
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.model.parameters())
 
-    def training_step(self, batch, batch_idx):
-        gold, editable = batch["gold"], batch["editable"]
+    def draw(self, batch: dict, generator: torch.Generator | None = None) -> dict:
+        """The random part of a training example (corruption + trajectory, or mask ratio), drawn from `generator`.
+
+        Drawn on the global batch by the data stream (rm_cli.global_batch), so that it does not
+        depend on how the batch is split over devices; None draws from torch's global RNG.
+        """
+        gold, editable, mask_id = batch["gold"], batch["editable"], self.task.mask_id
         if self.objective == "mdm":
-            noisy, masked, t = mask_at_random_ratio(gold, editable, self.task.mask_id)
-            loss = mdm_loss(self.model.logits(noisy), gold, masked, t, editable)
-            self.log("train/loss", loss, prog_bar=True)
+            noisy, masked, ratio = mask_at_random_ratio(gold, editable, mask_id, generator=generator)
+            return {"gold": gold, "editable": editable, "noisy": noisy, "masked": masked, "ratio": ratio}
+        wrong = self.corruption(gold, self.task.vocab_size, mask_id, generator=generator)
+        traj = self.simulator(gold, batch["rule"], wrong, mask_id, generator=generator)
+        return {"editable": editable, "states": traj.states, "t": traj.t, "labels": traj.labels, "kind": traj.kind}
+
+    def training_step(self, batch, batch_idx):
+        if "rule" in batch:  # a task batch whose noise is not drawn yet
+            batch = self.draw(batch)
+        editable = batch["editable"]
+        n = editable.shape[0]
+        # sync_dist: the logged loss is the mean over all devices, i.e. over the global batch.
+        if self.objective == "mdm":
+            loss = mdm_loss(self.model.logits(batch["noisy"]), batch["gold"], batch["masked"], batch["ratio"], editable)
+            self.log("train/loss", loss, prog_bar=True, batch_size=n, sync_dist=True)
             return loss
-        wrong = self.corruption(gold, self.task.vocab_size, self.task.mask_id)
-        traj = self.simulator(gold, batch["rule"], wrong, self.task.mask_id)
-        logits = self.model.forward_trajectory(traj.states, traj.t)
-        parts = self.rm_loss(logits, traj.labels, traj.kind, editable)
-        self.log("train/loss", parts["loss"], prog_bar=True)
+        logits = self.model.forward_trajectory(batch["states"], batch["t"])
+        parts = self.rm_loss(logits, batch["labels"], batch["kind"], editable)
+        self.log("train/loss", parts["loss"], prog_bar=True, batch_size=n, sync_dist=True)
         for name in ("reveal", "mask", "keep"):
-            self.log(f"train/{name}", parts[name])
+            self.log(f"train/{name}", parts[name], batch_size=n, sync_dist=True)
         return parts["loss"]
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        """Resume restores the RNG too (dropout draws from it); the training noise has its own seeds."""
+        checkpoint["rng_states"] = {"torch": torch.get_rng_state()}
+        if torch.cuda.is_available():
+            checkpoint["rng_states"]["cuda"] = torch.cuda.get_rng_state_all()
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        states = checkpoint.get("rng_states", {})
+        if "torch" in states:
+            torch.set_rng_state(states["torch"])
+        if "cuda" in states and torch.cuda.is_available() and len(states["cuda"]) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(states["cuda"])
 
     def validation_step(self, batch, batch_idx):
         inputs, editable, gold = batch

@@ -1,25 +1,40 @@
-"""rm train: post-train with Reflective Masking (or the plain MDM objective) under Lightning."""
+"""rm train: post-train with Reflective Masking (or the plain MDM objective) under Lightning.
 
+Lightning runs the loop, devices (DDP/FSDP), precision, gradient accumulation, checkpoints and
+resume; this module wires them to the config. `batch_size` is the global batch of one optimizer
+step: it is split over devices x trainer.accumulate_grad_batches, so a result does not depend on
+how many devices produced it (see rm_cli/global_batch.py).
+"""
+
+import logging
 import time
 from pathlib import Path
 
 import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint, RichProgressBar
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
-from omegaconf import DictConfig
+from lightning.pytorch.strategies.launchers.subprocess_script import _SubprocessScriptLauncher
+from lightning.pytorch.utilities import rank_zero_only
+from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.table import Table
 
 from rm_cli.checkpoint import load_checkpoint
+from rm_cli.checkpoint_io import AtomicCheckpointIO
 from rm_cli.config import validate_train
 from rm_cli.decode import decode_examples
 from rm_cli.errors import UserError
-from rm_cli.io import atomic_write_json
+from rm_cli.global_batch import GlobalBatchStream
+from rm_cli.io import atomic_write_json, check_free_space, check_run_dir, remove_stale_temporaries
 from rm_cli.lightning_module import RMLightningModule, as_container
 from rm_cli.runinfo import git_commit, package_versions
+from rm_cli.train_callbacks import LastCheckpoint, StopOnNonFiniteLoss
+
+log = logging.getLogger(__name__)
 
 
 def resume_path(resume: str, ckpt_dir: Path) -> str | None:
@@ -42,32 +57,68 @@ def test_metrics(cfg: DictConfig, checkpoint: str) -> dict:
     return module.task.metrics(examples, result)
 
 
+def checkpoint_bytes(module: RMLightningModule) -> int:
+    """Rough size of one training checkpoint: fp32 weights plus AdamW's two moments, plus slack."""
+    return 3 * 4 * module.num_parameters() + 2**20
+
+
 def run(cfg: DictConfig) -> dict:
+    hydra = HydraConfig.get()
+    return fit(cfg, Path(hydra.runtime.output_dir), list(hydra.overrides.task), multirun=hydra.mode == RunMode.MULTIRUN)
+
+
+def fit(cfg: DictConfig, run_dir: Path, overrides: list[str] = (), multirun: bool = False) -> dict:
+    """Train into `run_dir`; returns the summary (written to run_dir/summary.json by rank 0)."""
     validate_train(cfg)
+    if not cfg.checkpoint_every_n_steps or cfg.checkpoint_every_n_steps < 1:
+        raise UserError(f"checkpoint_every_n_steps must be >= 1, got {cfg.checkpoint_every_n_steps}")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
     ckpt_dir = run_dir / "checkpoints"
     ckpt_path = resume_path(str(cfg.resume), ckpt_dir)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     module = RMLightningModule(as_container(cfg))
     task = module.task
+    check_run_dir(ckpt_dir)
+    if rank_zero_only.rank == 0:
+        remove_stale_temporaries(ckpt_dir)  # left by a run killed while writing a checkpoint
+    # last.ckpt + best.ckpt + the temporary file of an atomic write
+    check_free_space(ckpt_dir, 3 * checkpoint_bytes(module), "3 checkpoints")
 
-    train_data = torch.utils.data.DataLoader(task.train_stream(cfg.batch_size, cfg.seed), batch_size=None)
+    best = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val/exact", mode="max", save_top_k=1, save_last=False)
+    callbacks = [best, LastCheckpoint(ckpt_dir, cfg.checkpoint_every_n_steps), StopOnNonFiniteLoss(ckpt_dir),
+                 RichProgressBar(), LearningRateMonitor(logging_interval="step")]
+    trainer = instantiate(
+        cfg.trainer,
+        default_root_dir=str(run_dir),
+        callbacks=callbacks,
+        logger=[CSVLogger(str(run_dir), name="logs", version=""), TensorBoardLogger(str(run_dir), name="tb", version="")],
+        plugins=[AtomicCheckpointIO()],
+    )
+    if multirun and isinstance(trainer.strategy.launcher, _SubprocessScriptLauncher):
+        raise UserError("a multi-device run cannot start its own processes inside a local sweep; sweep with "
+                        "hydra/launcher=slurm (one job per point) or train the points one at a time")
+    world_size = trainer.num_devices * trainer.num_nodes
+    accumulate = trainer.accumulate_grad_batches
+    if cfg.batch_size % (world_size * accumulate):
+        raise UserError(f"batch_size={cfg.batch_size} (the global batch) must be divisible by devices x nodes x "
+                        f"accumulate_grad_batches = {world_size} x {accumulate}")
+
+    train_data = GlobalBatchStream(task.train_stream(cfg.batch_size, cfg.seed), module.draw, cfg.batch_size, accumulate,
+                                   world_size, cfg.trainer.max_steps, cfg.seed)
     val = task.val_examples()
     val_data = torch.utils.data.DataLoader(
         torch.utils.data.TensorDataset(val.inputs, val.editable, val.gold), batch_size=cfg.val.batch_size
     )
-    checkpoint = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val/exact", mode="max", save_top_k=1, save_last=True)
-    trainer = instantiate(
-        cfg.trainer,
-        default_root_dir=str(run_dir),
-        callbacks=[checkpoint, RichProgressBar(), LearningRateMonitor(logging_interval="step")],
-        logger=[CSVLogger(str(run_dir), name="logs", version=""), TensorBoardLogger(str(run_dir), name="tb", version="")],
-    )
     started = time.perf_counter()
-    trainer.fit(module, train_dataloaders=train_data, val_dataloaders=val_data, ckpt_path=ckpt_path)
+    try:
+        trainer.fit(module, train_dataloaders=train_data, val_dataloaders=val_data, ckpt_path=ckpt_path)
+    except UserError:
+        if trainer.global_rank != 0:
+            raise SystemExit(2) from None  # every rank stops; rank 0 prints the one line
+        raise
     wall = time.perf_counter() - started
+    log.info("rank %d of %d trained to step %d", trainer.global_rank, trainer.world_size, trainer.global_step)
 
     summary = {
         "task": task.name,
@@ -76,11 +127,16 @@ def run(cfg: DictConfig) -> dict:
         "seed": cfg.seed,
         "params": module.num_parameters(),
         "steps": trainer.global_step,
+        "world_size": trainer.world_size,
+        "batch_size": cfg.batch_size,
+        "micro_batch_size": train_data.micro_batch_size,
+        "accumulate_grad_batches": accumulate,
         "wall_time_s": round(wall, 1),
-        "best_val_exact_pct": float(checkpoint.best_model_score) if checkpoint.best_model_score is not None else None,
-        "best_checkpoint": checkpoint.best_model_path or None,
+        "best_val_exact_pct": float(best.best_model_score) if best.best_model_score is not None else None,
+        "best_checkpoint": best.best_model_path or None,
         "last_checkpoint": str(ckpt_dir / "last.ckpt"),
-        "overrides": list(HydraConfig.get().overrides.task),
+        "overrides": list(overrides),
+        "config": OmegaConf.to_container(cfg, resolve=True),
         "git_commit": git_commit(),
         "versions": package_versions(),
     }
@@ -91,7 +147,7 @@ def run(cfg: DictConfig) -> dict:
         table = Table(title=f"rm train: {task.name} ({cfg.history.name}, seed {cfg.seed})")
         table.add_column("what")
         table.add_column("value", justify="right")
-        for key in ("params", "steps", "wall_time_s", "best_val_exact_pct", "best_checkpoint"):
+        for key in ("params", "steps", "world_size", "wall_time_s", "best_val_exact_pct", "best_checkpoint"):
             table.add_row(key, str(summary[key]))
         for key, value in summary.get("test", {}).items():
             table.add_row(f"test/{key}", f"{value:.3f}" if isinstance(value, float) else str(value))

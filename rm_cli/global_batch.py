@@ -1,0 +1,70 @@
+"""Training batches that do not depend on the number of devices, and that resume where they stopped.
+
+Every rank draws the same global batch of `batch_size` examples - the task's data and the
+training noise (corruption, trajectory, mask ratio), the noise seeded by the batch's index - and
+keeps its own slice: one slice per gradient-accumulation step. A run on 8 devices therefore
+trains on exactly the samples of a 1-device run with the same `batch_size` (and so, up to
+floating-point summation order, computes the same gradients).
+
+Lightning saves `state_dict()` with every checkpoint and calls `load_state_dict()` on resume, so
+a resumed run continues at the batch after the checkpoint: the task's stream is replayed up to
+there (data only, no training), and the noise of later batches does not depend on the replay.
+"""
+
+import torch
+import torch.distributed as dist
+
+
+def noise_seed(seed: int, index: int) -> int:
+    """Seed of the training noise of global batch `index`: independent of device count and resume."""
+    return (seed * 1_000_003 + index) % 2**63
+
+
+class GlobalBatchStream:
+    """An iterable of this rank's micro-batches, `steps * accumulate` of them in all.
+
+    task_stream: the task's endless iterable of global batches (dicts of [batch_size, ...] tensors).
+    draw: draw(batch, generator) -> dict of [batch_size, ...] tensors, the noise drawn in.
+    """
+
+    def __init__(self, task_stream, draw, batch_size: int, accumulate: int, world_size: int, steps: int, seed: int):
+        if batch_size % (world_size * accumulate):
+            raise ValueError(f"batch_size={batch_size} does not split over {world_size} devices x {accumulate} accumulation steps")
+        self.task_stream, self.draw = task_stream, draw
+        self.batch_size, self.accumulate, self.world_size = batch_size, accumulate, world_size
+        self.steps, self.seed = steps, seed
+        self.micro_batch_size = batch_size // (world_size * accumulate)
+        self.position = 0  # micro-batches handed out so far (the same count on every rank)
+
+    def __len__(self) -> int:
+        # Known length: Lightning then fetches no batch ahead, so `position` is exactly what was trained on.
+        return self.steps * self.accumulate
+
+    def state_dict(self) -> dict:
+        return {"position": self.position}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.position = int(state["position"])
+
+    def _rank(self) -> int:
+        if not (dist.is_available() and dist.is_initialized()):
+            if self.world_size != 1:
+                raise RuntimeError(f"expected {self.world_size} processes but torch.distributed is not initialised")
+            return 0
+        if dist.get_world_size() != self.world_size:
+            raise RuntimeError(f"expected {self.world_size} processes, torch.distributed has {dist.get_world_size()}")
+        return dist.get_rank()
+
+    def __iter__(self):
+        rank = self._rank()
+        source = iter(self.task_stream)
+        index, drawn = -1, None
+        while True:
+            wanted, step = divmod(self.position, self.accumulate)
+            while index < wanted:
+                batch, index, drawn = next(source), index + 1, None
+            if drawn is None:
+                drawn = self.draw(batch, torch.Generator().manual_seed(noise_seed(self.seed, index)))
+            start = (step * self.world_size + rank) * self.micro_batch_size
+            self.position += 1
+            yield {key: value[start:start + self.micro_batch_size] for key, value in drawn.items()}

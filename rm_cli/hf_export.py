@@ -1,0 +1,102 @@
+"""A trained model as a Hugging Face folder, and back.
+
+The folder holds config.json (vocabulary, backbone, the Reflective Masking and History Reference
+settings, and the full rm config the model was trained with), model.safetensors (the denoiser's
+weights), vocab.json + special_tokens_map.json and a README.md model card. `checkpoint=DIR` reads
+it back through rm_cli.checkpoint.load_checkpoint. Nothing here touches the network: moving the
+folder to or from the hub is huggingface_hub's job (docs/scaling.md).
+"""
+
+import json
+from pathlib import Path
+
+import torch
+from omegaconf import OmegaConf
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from rm_cli.errors import UserError
+from rm_cli.io import atomic_write_dir
+from rm_cli.runinfo import git_commit, package_versions
+
+FORMAT = "rm-cli/hf-export/1"
+CONFIG, WEIGHTS = "config.json", "model.safetensors"
+
+
+def vocabulary(task) -> dict[str, int]:
+    """Token string -> id, from the task's own output format (ids as strings if two tokens print alike)."""
+    names = [task.format_output(torch.tensor([i])) for i in range(task.vocab_size)]
+    if len(set(names)) != len(names):
+        names = [str(i) for i in range(task.vocab_size)]
+    return {name: i for i, name in enumerate(names)}
+
+
+def export_config(module, source: str) -> dict:
+    cfg, task = OmegaConf.to_container(module.cfg, resolve=True), module.task
+    return {
+        "format": FORMAT,
+        "model_type": "rm_mask_diffusion",
+        "architectures": [type(module.model.backbone).__name__],
+        "vocab_size": task.vocab_size,
+        "mask_token_id": task.mask_id,
+        "seq_len": task.seq_len,
+        "task": task.signature(),
+        "backbone": cfg["backbone"],
+        "history_reference": cfg["history"],
+        "reflective_masking": {"objective": cfg["objective"], "sampler": cfg["sampler"],
+                               "trajectory": cfg.get("trajectory"), "loss": cfg.get("loss")},
+        "num_parameters": module.num_parameters(),
+        "global_step": getattr(module, "checkpoint_step", None),
+        "torch_dtype": "float32",
+        "exported_from": source,
+        "git_commit": git_commit(),
+        "versions": package_versions(),
+        "rm_config": cfg,
+    }
+
+
+def model_card(config: dict) -> str:
+    task, history = config["task"], config["history_reference"]
+    return (
+        "---\nlibrary_name: rm-cli\ntags: [mask-diffusion, reflective-masking]\n---\n\n"
+        f"# Reflective Masking model: {task['task']} ({config['num_parameters']:,} parameters)\n\n"
+        f"Trained with `rm train` (objective `{config['reflective_masking']['objective']}`, "
+        f"history `{history['name']}`). Download this folder, then:\n\n"
+        f"    rm eval task={task['task']} checkpoint=DIR\n    rm infer task={task['task']} checkpoint=DIR prompts=FILE\n"
+    )
+
+
+def write_export(module, out, source: str) -> None:
+    """Write `module` (an RMLightningModule) as a Hugging Face folder at `out`, atomically."""
+    config = export_config(module, source)
+    vocab = vocabulary(module.task)
+    mask_token = next(name for name, i in vocab.items() if i == module.task.mask_id)
+    weights = {name: t.detach().cpu().contiguous() for name, t in module.model.state_dict().items()}
+
+    def fill(folder: Path) -> None:
+        (folder / CONFIG).write_text(json.dumps(config, indent=2) + "\n")
+        save_file(weights, str(folder / WEIGHTS), metadata={"format": "pt"})
+        (folder / "vocab.json").write_text(json.dumps(vocab, indent=2) + "\n")
+        (folder / "special_tokens_map.json").write_text(json.dumps({"mask_token": mask_token}) + "\n")
+        (folder / "README.md").write_text(model_card(config))
+
+    atomic_write_dir(out, fill)
+
+
+def read_export(folder) -> dict:
+    """The checkpoint-like dict ({"state_dict", "hyper_parameters": {"cfg"}, "global_step"}) of an exported folder."""
+    folder = Path(folder)
+    if not (folder / CONFIG).is_file() or not (folder / WEIGHTS).is_file():
+        raise UserError(f"not an exported model folder (needs {CONFIG} and {WEIGHTS})", path=folder)
+    try:
+        config = json.loads((folder / CONFIG).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise UserError(f"unreadable {CONFIG} ({e.__class__.__name__})", path=folder) from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT or not isinstance(config.get("rm_config"), dict):
+        raise UserError(f"{CONFIG} was not written by rm export (format {FORMAT!r} expected)", path=folder)
+    try:
+        weights = load_file(str(folder / WEIGHTS))
+    except (OSError, SafetensorError) as e:
+        raise UserError(f"unreadable {WEIGHTS} ({e.__class__.__name__})", path=folder) from None
+    return {"state_dict": {f"model.{name}": t for name, t in weights.items()},
+            "hyper_parameters": {"cfg": config["rm_config"]}, "global_step": config.get("global_step")}

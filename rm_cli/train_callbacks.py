@@ -1,0 +1,43 @@
+"""Lightning callbacks that keep a training run recoverable: a recent last.ckpt, and no step on a bad loss."""
+
+from pathlib import Path
+
+import torch
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+
+from rm_cli.errors import UserError
+
+
+class LastCheckpoint(ModelCheckpoint):
+    """last.ckpt every `every_n_train_steps` steps and at the end of training: what `resume=auto` continues from.
+
+    (ModelCheckpoint alone saves "last" only alongside its other saves, so a run would also lose
+    its final steps whenever max_steps is not a multiple of the interval.)
+    """
+
+    def __init__(self, dirpath, every_n_train_steps: int):
+        super().__init__(dirpath=dirpath, save_top_k=0, save_last=True, every_n_train_steps=every_n_train_steps,
+                         enable_version_counter=False)
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        if not self._should_skip_saving_checkpoint(trainer):
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+
+
+class StopOnNonFiniteLoss(Callback):
+    """A NaN or inf loss stops training before it reaches the weights, so last.ckpt stays the last good state.
+
+    Checked before backward on every rank; the decision is shared, so all ranks stop together.
+    """
+
+    def __init__(self, ckpt_dir):
+        self.ckpt_dir = Path(ckpt_dir)
+
+    def on_before_backward(self, trainer, pl_module, loss: torch.Tensor) -> None:
+        bad = not bool(torch.isfinite(loss.detach()).all())
+        if not trainer.strategy.reduce_boolean_decision(bad, all=False):
+            return
+        last = self.ckpt_dir / "last.ckpt"
+        kept = f"last good checkpoint: {last}" if last.is_file() else "no checkpoint was written yet"
+        value = f"{loss.item()}" if bad else "non-finite on another device"
+        raise UserError(f"training stopped at step {trainer.global_step}: loss is {value}; {kept}")

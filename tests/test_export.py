@@ -1,0 +1,76 @@
+"""Hugging Face export: `rm export` writes a folder that `checkpoint=DIR` loads back to the same model."""
+
+import json
+
+import lightning as L
+import pytest
+import torch
+from omegaconf import OmegaConf
+from safetensors.torch import load_file
+
+from benchmarks.common import train_config
+from conftest import TINY, run_cli
+from rm_cli.checkpoint import load_checkpoint
+from rm_cli.errors import UserError
+from rm_cli.hf_export import write_export
+from rm_cli.lightning_module import RMLightningModule
+
+TASK = OmegaConf.create({"_target_": "rm_cli.tasks.sudoku.SudokuTask", "name": "sudoku", "mode": "revision"})
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    L.seed_everything(0, verbose=False)
+    cfg = train_config(*TINY)
+    module = RMLightningModule(cfg)
+    with torch.no_grad():  # weights that are not their init values, so a load that silently re-inits shows
+        for p in module.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+    path = tmp_path_factory.mktemp("ckpt") / "tiny.ckpt"
+    torch.save({"state_dict": module.state_dict(), "hyper_parameters": {"cfg": cfg}, "global_step": 12}, path)
+    return path
+
+
+def _logits(module, x):
+    with torch.inference_mode():
+        return module.model.logits(x, module.model.start(x))
+
+
+def test_export_cli_writes_a_hf_folder_that_loads_back_with_identical_logits(checkpoint, tmp_path):
+    out = tmp_path / "hf"
+    proc = run_cli("export", f"checkpoint={checkpoint}", f"out={out}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "config.json", "model.safetensors",
+                                                   "special_tokens_map.json", "vocab.json"]
+    config = json.loads((out / "config.json").read_text())
+    assert (config["vocab_size"], config["mask_token_id"], config["seq_len"], config["global_step"]) == (10, 9, 81, 12)
+    assert config["history_reference"]["name"] == "her" and config["history_reference"]["rotate"] is True
+    assert config["reflective_masking"]["objective"] == "rm" and "max_turns" in config["reflective_masking"]["sampler"]
+    assert json.loads((out / "vocab.json").read_text())["."] == 9
+    assert set(load_file(str(out / "model.safetensors"))) == set(
+        k.removeprefix("model.") for k in torch.load(checkpoint, weights_only=True)["state_dict"])
+
+    original, exported = load_checkpoint(checkpoint, TASK), load_checkpoint(out, TASK)
+    x = original.task.test_examples().take(8).inputs
+    assert torch.equal(_logits(original, x), _logits(exported, x))
+    assert exported.checkpoint_step == 12
+
+    again = tmp_path / "again"  # an exported folder exports again to the same weights
+    write_export(exported, again, source=str(out))
+    assert torch.equal(_logits(load_checkpoint(again, TASK), x), _logits(original, x))
+
+
+def test_export_refuses_a_used_folder_and_bad_folders_are_one_line_errors(checkpoint, tmp_path):
+    used = tmp_path / "used"
+    used.mkdir()
+    (used / "keep.txt").write_text("mine")
+    with pytest.raises(UserError, match="already exists and is not an empty directory"):
+        write_export(load_checkpoint(checkpoint, TASK), used, source="x")
+    assert [p.name for p in used.iterdir()] == ["keep.txt"]
+    assert not list(tmp_path.glob(".used.*"))  # nothing half-written beside it
+    with pytest.raises(UserError, match="not an exported model folder"):
+        load_checkpoint(used, TASK)
+    (used / "config.json").write_text("{}")
+    (used / "model.safetensors").write_bytes(b"junk")
+    with pytest.raises(UserError, match="was not written by rm export"):
+        load_checkpoint(used, TASK)

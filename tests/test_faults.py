@@ -1,0 +1,95 @@
+"""Faults: a NaN loss, an unusable run directory, a full disk, Ctrl-C during eval.
+
+Each fails with one clear line, a non-zero exit and no half-written output.
+"""
+
+import json
+import os
+import signal
+import subprocess
+from collections import namedtuple
+
+import lightning as L
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from benchmarks.common import train_config
+from conftest import BIN, ROOT, TINY, run_cli
+from rm_cli.commands.train import fit
+from rm_cli.errors import UserError
+from rm_cli.lightning_module import RMLightningModule
+
+QUICK = [*TINY, "threads=1", "trainer.max_steps=8", "trainer.val_check_interval=8", "checkpoint_every_n_steps=2",
+         "test_after_fit=false"]
+
+
+@pytest.fixture(autouse=True)
+def restore_threads():
+    """fit() applies threads=1 to this process; give later tests their thread count back."""
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+def _cfg(*overrides):
+    return OmegaConf.create(train_config(*QUICK, *overrides))
+
+
+def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    real_step = RMLightningModule.training_step
+
+    def nan_at_step_5(self, batch, batch_idx):
+        loss = real_step(self, batch, batch_idx)
+        return loss * float("nan") if self.global_step == 5 else loss
+
+    monkeypatch.setattr(RMLightningModule, "training_step", nan_at_step_5)
+    with pytest.raises(UserError) as failure:
+        fit(_cfg(), tmp_path)
+    message = str(failure.value)
+    assert "\n" not in message and "step 5" in message and "loss is nan" in message
+    assert str(tmp_path / "checkpoints" / "last.ckpt") in message
+    last = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    assert last["global_step"] == 4  # the last save before the bad step, not overwritten
+    assert all(torch.isfinite(t).all() for t in last["state_dict"].values())
+    assert not (tmp_path / "summary.json").exists()
+
+
+def test_unwritable_run_dir_fails_before_hydra_or_training_starts(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    proc = run_cli("train", f"run_dir={blocker / 'run'}", *QUICK)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines() == [
+        f"rm train: error: {blocker / 'run'}: run directory is not writable: Not a directory"]
+
+
+def test_full_disk_fails_before_training_starts(tmp_path, monkeypatch):
+    Usage = namedtuple("Usage", "total used free")
+    monkeypatch.setattr("rm_cli.io.shutil.disk_usage", lambda path: Usage(10**12, 10**12 - 2**20, 2**20))
+    with pytest.raises(UserError, match=r"not enough free disk space: 3 checkpoints need about \d+ MiB, 1 MiB free"):
+        fit(_cfg(), tmp_path)
+    assert not (tmp_path / "logs").exists() and not list(tmp_path.rglob("*.ckpt"))
+
+
+def test_ctrl_c_during_eval_leaves_the_old_results_file_untouched(tmp_path):
+    L.seed_everything(0, verbose=False)
+    cfg = train_config(*QUICK)
+    ckpt = tmp_path / "tiny.ckpt"
+    torch.save({"state_dict": RMLightningModule(cfg).state_dict(), "hyper_parameters": {"cfg": cfg}}, ckpt)
+    out = tmp_path / "results.json"
+    out.write_text('{"from": "an earlier run"}\n')
+
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "FORCE_COLOR": "1"}  # live progress bar
+    proc = subprocess.Popen([str(BIN / "rm"), "eval", f"checkpoint={ckpt}", f"output={out}", "batch_size=1"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    seen = b""
+    while b"eval" not in seen:  # decoding has started
+        chunk = os.read(proc.stdout.fileno(), 4096)
+        assert chunk, proc.stderr.read().decode()[-2000:]
+        seen += chunk
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and err.decode().strip().splitlines() == ["rm eval: interrupted"]
+    assert json.loads(out.read_text()) == {"from": "an earlier run"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json", "tiny.ckpt"]  # no temporary file left

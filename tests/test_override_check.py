@@ -1,0 +1,29 @@
+import pytest
+
+from rm_cli.config import conf_dir
+from rm_cli.errors import UserError
+from rm_cli.override_check import check_overrides, hydra_overrides
+
+
+def check(*args):
+    check_overrides(str(conf_dir()), "train", list(args))
+
+
+def test_flags_and_their_values_are_not_overrides():
+    assert hydra_overrides(["-m", "history=off,her", "--cfg", "job", "seed=1", "--help"]) == ["history=off,her", "seed=1"]
+
+
+def test_good_overrides_and_sweeps_pass():
+    check("history=off,hr,hr_decay,her", "seed=0,1,2", "backbone.n_layers=2", "--cfg", "job")
+
+
+@pytest.mark.parametrize("args,message", [
+    (["history=nope"], "Could not find 'history/nope'; Available options in 'history': her, hr, hr_decay, off"),
+    (["-m", "history=off,nope"], "Could not find 'history/nope'"),
+    (["no_such_key=1"], "Could not override 'no_such_key'"),
+    (["backbone.n_layers=[1"], "no viable alternative"),
+])
+def test_bad_overrides_become_one_line(args, message):
+    with pytest.raises(UserError) as e:
+        check(*args)
+    assert message in str(e.value) and "\n" not in str(e.value)

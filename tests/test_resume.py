@@ -1,0 +1,84 @@
+"""Resume after a crash: a SIGKILLed run continues from last.ckpt as if it had never stopped."""
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from benchmarks.common import train_config
+from conftest import BIN, ROOT, TINY
+from rm_cli.checkpoint_io import AtomicCheckpointIO
+from rm_cli.commands.train import fit
+
+STEPS = 60
+ARGS = [*TINY, "threads=1", f"trainer.max_steps={STEPS}", f"trainer.val_check_interval={STEPS}",
+        "checkpoint_every_n_steps=4", "test_after_fit=false", "optim.warmup_steps=1"]
+
+
+@pytest.fixture(autouse=True)
+def restore_threads():
+    """fit() applies threads=1 to this process; give later tests their thread count back."""
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+def _train(run_dir, *extra) -> subprocess.Popen:
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.Popen([str(BIN / "rm"), "train", f"run_dir={run_dir}", *ARGS, *extra], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def _all_checkpoints_load(ckpt_dir) -> dict[str, int]:
+    return {p.name: torch.load(p, weights_only=True)["global_step"] for p in sorted(ckpt_dir.glob("*.ckpt"))}
+
+
+def test_sigkill_mid_run_then_resume_auto_matches_an_uninterrupted_run(tmp_path):
+    run_dir = tmp_path / "run"
+    last = run_dir / "checkpoints" / "last.ckpt"
+    proc = _train(run_dir)
+    deadline = time.monotonic() + 120
+    while not last.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read()[-2000:]
+    killed_at = _all_checkpoints_load(run_dir / "checkpoints")["last.ckpt"]  # a complete file, not a torn one
+    assert 4 <= killed_at < STEPS and not (run_dir / "summary.json").exists()  # killed mid-run
+
+    torn = run_dir / "checkpoints" / ".last.ckpt.k1ll3d.tmp"  # what a kill during a checkpoint write leaves
+    torn.write_bytes(b"PK\x03\x04 half a checkpoint")
+    resumed = _train(run_dir, "resume=auto")
+    _, err = resumed.communicate(timeout=240)
+    assert resumed.returncode == 0, err[-3000:]
+    steps = _all_checkpoints_load(run_dir / "checkpoints")
+    assert steps["last.ckpt"] == STEPS and not torn.exists()
+
+    # Model, optimizer, scheduler, step, RNG and data position all came back: the weights equal
+    # those of a run that was never interrupted.
+    reference = fit(OmegaConf.create(train_config(*ARGS)), tmp_path / "reference")
+    a = torch.load(last, weights_only=True)["state_dict"]
+    b = torch.load(reference["last_checkpoint"], weights_only=True)["state_dict"]
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=1e-6)
+
+
+def test_a_checkpoint_write_that_dies_midway_leaves_the_old_file_whole(tmp_path, monkeypatch):
+    path = tmp_path / "last.ckpt"
+    io = AtomicCheckpointIO()
+    io.save_checkpoint({"global_step": 1, "w": torch.ones(1000)}, path)
+
+    def torn_save(obj, f):
+        f.write(b"PK\x03\x04 half a zip file")
+        raise KeyboardInterrupt  # e.g. Ctrl-C or a kill signal turned into an exception mid-write
+
+    monkeypatch.setattr(torch, "save", torn_save)
+    with pytest.raises(KeyboardInterrupt):
+        io.save_checkpoint({"global_step": 2, "w": torch.zeros(1000)}, path)
+    monkeypatch.undo()
+    assert torch.load(path, weights_only=True)["global_step"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]  # no temporary file left behind
