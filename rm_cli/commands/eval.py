@@ -1,23 +1,55 @@
-"""rm eval: decode a scored test file and report the task's metrics as a table and a JSON file."""
+"""rm eval: decode a scored test file and report the task's metrics as a table and a JSON file.
+With scaling=true: every sampler at several NFE budgets, written as JSON, CSV and a PNG plot."""
 
 import time
+from pathlib import Path
 
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.table import Table
 
+from rm_cli import scaling
 from rm_cli.checkpoint import load_checkpoint
 from rm_cli.decode import decode_examples
+from rm_cli.errors import UserError
 from rm_cli.io import atomic_write_json, check_writable
 from rm_cli.runinfo import git_commit, package_versions
 
 
+def _cell(value) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def _provenance(cfg: DictConfig, module, examples) -> dict:
+    return {
+        "n": len(examples),
+        "seed": cfg.seed,
+        "checkpoint": str(cfg.checkpoint) if cfg.checkpoint else "shipped",
+        "test_file": examples.source,
+        "config": OmegaConf.to_container(cfg, resolve=True),
+        "train_config": OmegaConf.to_container(module.cfg, resolve=True),
+        "git_commit": git_commit(),
+        "versions": package_versions(),
+    }
+
+
 def run(cfg: DictConfig) -> dict:
     check_writable(cfg.output)
+    if cfg.scaling and not cfg.output:
+        raise UserError("scaling=true needs output=FILE.json (the CSV and the PNG plot are written beside it)")
     module = load_checkpoint(cfg.checkpoint, cfg.task)
-    task = module.task
-    examples = task.test_examples(cfg.test_file).take(cfg.limit)
+    task = instantiate(cfg.task)  # this command's task options (level, test file), checked against the checkpoint
+    examples = task.eval_examples(cfg.test_file, cfg.limit)
+    several = getattr(examples, "several", None)
+    if several is not None and bool(several.any()):
+        lines = [examples.lines[i] for i in several.nonzero().flatten().tolist()][:10] if examples.lines else []
+        Console(stderr=True).print(f"warning: {examples.source}: {int(several.sum())} puzzle(s) have several solutions "
+                                   f"(lines {lines}); exact_pct compares with one of them, solved_pct accepts any",
+                                   highlight=False)
+    if cfg.scaling:
+        return run_scaling(cfg, module, task, examples)
+
     sampler = instantiate(cfg.sampler)
     started = time.perf_counter()
     result = decode_examples(sampler, module.model, examples, cfg.batch_size, record_trajectory=True, description="eval")
@@ -28,23 +60,45 @@ def run(cfg: DictConfig) -> dict:
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in metrics.items():
-        table.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
+        table.add_row(key, _cell(value))
     Console().print(table)
 
     report = {
         "metrics": metrics,
-        "n": len(examples),
-        "seed": cfg.seed,
-        "checkpoint": str(cfg.checkpoint) if cfg.checkpoint else "shipped",
-        "test_file": examples.source,
         "sampler": sampler.name,
         "decode_wall_time_s": round(wall, 2),
         "predictions": [task.format_output(row) for row in result.tokens],
-        "config": OmegaConf.to_container(cfg, resolve=True),
-        "train_config": OmegaConf.to_container(module.cfg, resolve=True),
-        "git_commit": git_commit(),
-        "versions": package_versions(),
+        **_provenance(cfg, module, examples),
     }
     if cfg.output:
         atomic_write_json(cfg.output, report)
+    return report
+
+
+def run_scaling(cfg: DictConfig, module, task, examples) -> dict:
+    configs = scaling.sampler_configs(cfg.scaling_samplers, cfg.sampler)
+    budgets = sorted({int(b) for b in cfg.scaling_budgets})
+    if not budgets:
+        raise UserError("scaling_budgets is empty")
+    started = time.perf_counter()
+    rows = scaling.sweep(module.model, task, examples, configs, budgets, cfg.batch_size, module.cfg.history.name)
+    wall = time.perf_counter() - started
+
+    table = Table(title=f"rm eval scaling: exact % (mean NFE), history {module.cfg.history.name}, {len(examples)} examples")
+    table.add_column("sampler")
+    for budget in budgets:
+        table.add_column(f"budget {budget}", justify="right")
+    for name in configs:
+        cells = {row["budget"]: f"{row['exact_pct']:.1f} ({row['nfe_mean']:.1f})" for row in rows if row["sampler"] == name}
+        table.add_row(name, *(cells[b] for b in budgets))
+    Console().print(table)
+
+    out = Path(cfg.output)
+    csv_path, png_path = out.with_suffix(".csv"), out.with_suffix(".png")
+    scaling.write_csv(csv_path, rows)
+    title = f"{task.name} {getattr(task, 'mode', '')}: {Path(examples.source).name}, history {module.cfg.history.name}"
+    scaling.write_plot(png_path, rows, title)
+    report = {"scaling": rows, "budgets": budgets, "samplers": list(configs), "csv": str(csv_path), "plot": str(png_path),
+              "decode_wall_time_s": round(wall, 2), **_provenance(cfg, module, examples)}
+    atomic_write_json(out, report)
     return report

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from rm_cli.errors import UserError
+
 
 @dataclass
 class Examples:
@@ -55,6 +57,16 @@ class Task:
     def test_examples(self, path=None) -> Examples:
         """Scored examples, from `path` or the task's fixed test file."""
         raise NotImplementedError
+
+    def eval_examples(self, path=None, limit: int | None = None) -> Examples:
+        """What `rm eval` scores: the first `limit` test examples. A task whose reading is costly
+        (e.g. solving every puzzle for its gold) overrides this to read only those."""
+        return self.test_examples(path).take(limit)
+
+    def native_examples(self, n: int | None = None, seed: int | None = None) -> Examples:
+        """Training-distribution examples with their editable positions masked: the inputs on which
+        `rm prepare split=native` caches a frozen checkpoint's top-k wrong tokens."""
+        raise UserError(f"corruption=native is not available for task {self.name!r}")
 
     def write_split(self, split: str, path, n: int | None = None, seed: int | None = None) -> None:
         """Write a fixed evaluation split to `path` (what `rm prepare` does)."""

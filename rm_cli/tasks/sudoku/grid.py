@@ -57,10 +57,22 @@ def random_solution(rng: random.Random) -> list[int]:
     return grid
 
 
-def random_symmetry(tokens: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Apply a random element of the validity-preserving group to each board of [B, 81] tokens:
-    digit relabelling, band and stack permutations, row/column permutations inside them, transpose."""
-    B = tokens.shape[0]
+def grid_stream(seed: int, exclude: set[bytes] = frozenset()):
+    """Endless distinct solved grids (token tensors [81]) from `seed`, each under a random symmetry,
+    none of them in `exclude` (byte keys of token rows)."""
+    rng, seen = random.Random(seed), set(exclude)
+    g = torch.Generator().manual_seed(seed)
+    while True:
+        grid = random_symmetry(torch.tensor([random_solution(rng)]) - 1, g)[0]
+        key = grid.numpy().tobytes()
+        if key not in seen:
+            seen.add(key)
+            yield grid
+
+
+def random_transform(B: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """B random elements of the validity-preserving group, as (cell index [B, 81], digit relabel [B, 10]):
+    band and stack permutations, row/column permutations inside them, transpose, digit relabelling."""
 
     def line_perm() -> torch.Tensor:  # [B, 9]: permute the 3 bands and the 3 lines inside each
         outer = torch.rand(B, 3, generator=generator).argsort(-1)
@@ -71,10 +83,23 @@ def random_symmetry(tokens: torch.Tensor, generator: torch.Generator) -> torch.T
     index = rows.unsqueeze(-1) * 9 + cols.unsqueeze(1)  # [B, 9, 9]
     flip = torch.rand(B, generator=generator) < 0.5
     index = torch.where(flip.view(B, 1, 1), index.transpose(1, 2), index).reshape(B, 81)
-    moved = tokens.gather(1, index)
     relabel = torch.rand(B, 9, generator=generator).argsort(-1)
     relabel = torch.cat([relabel, torch.full((B, 1), MASK_ID)], dim=1)  # MASK stays MASK
-    return relabel.gather(1, moved)
+    return index, relabel
+
+
+def apply_transform(tokens: torch.Tensor, index: torch.Tensor, relabel: torch.Tensor | None = None) -> torch.Tensor:
+    """Move the cells of [B, 81] tokens by `index` and, given `relabel`, rename their digits
+    (a boolean per-cell mask moves with index alone)."""
+    moved = tokens.gather(1, index)
+    return moved if relabel is None else relabel.gather(1, moved)
+
+
+def random_symmetry(tokens: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Apply a random element of the validity-preserving group to each board of [B, 81] tokens:
+    digit relabelling, band and stack permutations, row/column permutations inside them, transpose."""
+    index, relabel = random_transform(tokens.shape[0], generator)
+    return apply_transform(tokens, index, relabel)
 
 
 def conflict_cells(tokens: torch.Tensor, mask_id: int = MASK_ID) -> torch.Tensor:

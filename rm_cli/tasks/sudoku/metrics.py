@@ -70,3 +70,43 @@ def sudoku_metrics(start, final, solution, trajectory=None) -> dict:
         out["replay_mistake_pct"] = 100.0 * replays / events if events else 0.0
         out["wrong_remask_events"] = events
     return out
+
+
+def remasked_cells(trajectory: torch.Tensor) -> torch.Tensor:
+    """[n, 81] bool: cells re-masked at least once along a trajectory [S + 1, n, 81]."""
+    return ((trajectory[:-1] != MASK_ID) & (trajectory[1:] == MASK_ID)).any(0)
+
+
+def solve_metrics(puzzle, final, solution, trajectory=None, nfe=None, remasks=None, several=None) -> dict:
+    """Solving from givens: `puzzle` holds the givens and MASK at the blanks.
+
+    solved = a valid grid that keeps every given (equal to exact when the solution is unique);
+    givens_kept must be 100 (the decoding loop never lets a sampler touch them); the re-mask
+    figures say whether revising paid off: how many cells were re-masked, how many of those
+    ended correct, and how often a re-masked wrong digit came back (replay).
+    """
+    blank = puzzle == MASK_ID
+    kept = ((final == puzzle) | blank).all(-1)
+    out = {
+        "exact_pct": 100.0 * exact(final, solution).float().mean().item(),
+        "solved_pct": 100.0 * (valid(final) & kept).float().mean().item(),
+        "cell_acc_blanks_pct": 100.0 * ((final == solution) & blank).sum().item() / max(int(blank.sum()), 1),
+        "givens_kept_pct": 100.0 * kept.float().mean().item(),
+        "conflict_cells_per_board": conflicts_per_board(final).float().mean().item(),
+        "blanks_per_board": blank.sum(-1).float().mean().item(),
+        "n": final.shape[0],
+        "several_solutions": 0 if several is None else int(several.sum()),
+    }
+    if nfe is not None:
+        out["nfe_per_board"] = nfe.float().mean().item()
+    if remasks is not None:
+        out["remasks_per_board"] = remasks.float().mean().item()
+    if trajectory is not None:
+        cells = remasked_cells(trajectory)
+        n_cells = int(cells.sum())
+        out["remasked_cells_per_board"] = n_cells / final.shape[0]
+        out["remasked_end_correct_pct"] = 100.0 * int((cells & (final == solution)).sum()) / n_cells if n_cells else None
+        events, replays = replay_events(trajectory, solution)
+        out["replay_mistake_pct"] = 100.0 * replays / events if events else None
+        out["wrong_remask_events"] = events
+    return out

@@ -1,7 +1,7 @@
 """The Sudoku task: revision of corrupted full boards (SPEC §5 protocol)."""
 
-import random
 from importlib import resources
+from itertools import islice
 from pathlib import Path
 
 import torch
@@ -10,13 +10,15 @@ from rich.text import Text
 from rm_cli.errors import UserError
 from rm_cli.tasks.base import Examples, Task
 from rm_cli.tasks.sudoku import boards as board_io
-from rm_cli.tasks.sudoku.grid import MASK_ID, N_DIGITS, random_solution, random_symmetry
+from rm_cli.tasks.sudoku.grid import MASK_ID, N_DIGITS, grid_stream, random_symmetry
 from rm_cli.tasks.sudoku.metrics import sudoku_metrics
 from rm_cli.trajectory import KEEP, WRONG
 
 # Fixed seeds of the held-out splits: every run and every machine scores the same boards.
 TEST_SEED, VAL_SEED = 1234, 4321
-MODES = ("revision",)
+MODES = ("revision", "solve")
+# Keys of conf/task/sudoku.yaml that only task.mode=solve reads (see rm_cli/tasks/sudoku/solve.py).
+SOLVE_OPTIONS = {"level", "train_levels", "singles_only", "wrong_rate", "puzzle_pool"}
 
 
 def default_test_file(mode: str) -> Path:
@@ -25,15 +27,7 @@ def default_test_file(mode: str) -> Path:
 
 def solutions(seed: int, n: int, exclude: set[bytes] = frozenset()) -> torch.Tensor:
     """n distinct solved grids (tokens) from a seeded generator, none of them in `exclude`."""
-    rng, seen, out = random.Random(seed), set(exclude), []
-    g = torch.Generator().manual_seed(seed)
-    while len(out) < n:
-        grid = random_symmetry(torch.tensor([random_solution(rng)]) - 1, g)[0]
-        key = grid.numpy().tobytes()
-        if key not in seen:
-            seen.add(key)
-            out.append(grid)
-    return torch.stack(out)
+    return torch.stack(list(islice(grid_stream(seed, exclude), n)))
 
 
 def corrupt(solution: torch.Tensor, min_wrong: int, max_wrong: int, generator) -> torch.Tensor:
@@ -75,17 +69,33 @@ class SudokuTrainStream(torch.utils.data.IterableDataset):
 
 
 class SudokuTask(Task):
+    """Revision (the default mode); `SudokuTask(mode="solve")` builds the solving task instead, so
+    one config group (`task=sudoku task.mode=...`) serves both."""
+
     vocab_size, mask_id, seq_len = N_DIGITS + 1, MASK_ID, 81
 
+    def __new__(cls, *args, mode: str = "revision", **kwargs):
+        if cls is SudokuTask and mode == "solve":
+            from rm_cli.tasks.sudoku.solve import SudokuSolveTask
+
+            cls = SudokuSolveTask
+        return super().__new__(cls)
+
     def __init__(self, name: str = "sudoku", mode: str = "revision", min_wrong: int = 4, max_wrong: int = 20,
-                 train_pool: int = 20000, val_size: int = 256, test_size: int = 500):
+                 train_pool: int = 20000, val_size: int = 256, test_size: int | None = None,
+                 native_cache: str | None = None, **solve_options):
         if mode not in MODES:
             raise UserError(f"task.mode={mode!r} is not one of: {', '.join(MODES)}")
         if not 1 <= min_wrong <= max_wrong <= 81:
             raise UserError(f"need 1 <= task.min_wrong <= task.max_wrong <= 81, got {min_wrong}..{max_wrong}")
+        if native_cache is not None:
+            raise UserError("corruption=native is implemented for task.mode=solve (its boards come from the cache)")
+        unknown = set(solve_options) - SOLVE_OPTIONS
+        if unknown:
+            raise UserError(f"unknown task option(s): {', '.join(sorted(unknown))}")
         self.name, self.mode = name, mode
         self.min_wrong, self.max_wrong = min_wrong, max_wrong
-        self.train_pool, self.val_size, self.test_size = train_pool, val_size, test_size
+        self.train_pool, self.val_size, self.test_size = train_pool, val_size, test_size or 500
 
     def signature(self) -> dict:
         return {**super().signature(), "mode": self.mode}

@@ -1,0 +1,100 @@
+"""Test-time scaling: every sampler on the same model at several budgets of forward passes (NFE).
+
+A budget B sets each sampler's number of turns so that no example costs more than B passes:
+`steps = B` for the scheduled samplers (vanilla, topk_margin, entropy, remdm), `max_turns = B - 1`
+for `rm` (its last pass may be the fill of positions still masked). Samplers that stop at a
+fixed point spend less: the plot puts each point at its measured mean NFE, and the CSV holds
+both the budget and the measured mean and max.
+"""
+
+import csv
+import io
+
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from rm_cli.config import conf_dir
+from rm_cli.decode import decode_examples
+from rm_cli.errors import UserError
+from rm_cli.io import atomic_write_bytes, atomic_write_text
+from rm_cli.samplers import SAMPLERS
+
+LEAD = ["sampler", "history", "budget", "nfe_mean", "nfe_max", "exact_pct"]
+
+
+def sampler_configs(names, chosen: DictConfig) -> dict[str, DictConfig]:
+    """conf/sampler/NAME.yaml for each name (None: every registered sampler); the sampler chosen on
+    the command line keeps its overrides."""
+    names = sorted(SAMPLERS) if names is None else [str(n) for n in names]
+    out = {}
+    for name in names:
+        path = conf_dir() / "sampler" / f"{name}.yaml"
+        if name not in SAMPLERS or not path.is_file():
+            raise UserError(f"unknown sampler {name!r} in scaling_samplers; choose from: {', '.join(sorted(SAMPLERS))}")
+        cfg = OmegaConf.load(path)
+        out[name] = chosen if cfg._target_ == chosen._target_ else cfg
+    return out
+
+
+def with_budget(cfg: DictConfig, budget: int) -> DictConfig:
+    """The sampler config whose turns cost at most `budget` forward passes per example."""
+    if budget < 1:
+        raise UserError(f"scaling_budgets must be >= 1, got {budget}")
+    cfg = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
+    if "steps" in cfg:
+        cfg.steps = budget
+    elif "max_turns" in cfg:
+        cfg.max_turns = max(1, budget - 1) if cfg.get("fill_at_end", True) else budget
+    else:
+        raise UserError(f"sampler {cfg._target_} has neither steps nor max_turns; it cannot be given a budget")
+    return cfg
+
+
+def sweep(model, task, examples, configs: dict[str, DictConfig], budgets, batch_size: int, history: str = "") -> list[dict]:
+    """One row per (sampler, budget): the task's metrics plus the measured NFE. `history` labels
+    the checkpoint's history setting, so CSVs of several checkpoints can be joined."""
+    rows = []
+    for name, base in configs.items():
+        for budget in budgets:
+            sampler = instantiate(with_budget(base, int(budget)))
+            result = decode_examples(sampler, model, examples, batch_size, record_trajectory=True,
+                                     description=f"{name} @ {budget}")
+            metrics = task.metrics(examples, result)
+            nfe = result.nfe.float()
+            rows.append({"sampler": name, "history": history, "budget": int(budget), "nfe_mean": nfe.mean().item(),
+                         "nfe_max": int(nfe.max()), **metrics})
+    return rows
+
+
+def write_csv(path, rows: list[dict]) -> None:
+    columns = LEAD + sorted({k for row in rows for k in row} - set(LEAD))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, buffer.getvalue())
+
+
+def write_plot(path, rows: list[dict], title: str) -> None:
+    """Exact % against mean NFE, one line per sampler, NFE on a log2 axis."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=120)
+    for name in dict.fromkeys(row["sampler"] for row in rows):
+        points = sorted((row["nfe_mean"], row["exact_pct"]) for row in rows if row["sampler"] == name)
+        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=name)
+    ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.set_xlabel("forward passes per board (mean NFE)")
+    ax.set_ylabel("exact %")
+    ax.set_ylim(-2, 102)
+    ax.set_title(title, fontsize=9)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    atomic_write_bytes(path, lambda f: fig.savefig(f, format="png"))
+    plt.close(fig)

@@ -1,0 +1,90 @@
+"""Sudoku solving through the real CLI: train (RM uniform, MDM, RM native), eval on the kaidoku
+bank, test-time scaling files, and bad puzzle files. Tiny models, a few steps each."""
+
+import csv
+import json
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from conftest import TINY, run_cli
+from rm_cli.commands import prepare
+from rm_cli.errors import UserError
+
+SOLVE = ["task=sudoku", "task.mode=solve", "task.puzzle_pool=40", "threads=1", *TINY]
+STEPS = ["trainer.max_steps=3", "trainer.val_check_interval=3"]
+
+
+@pytest.fixture(scope="module")
+def solve_run(tmp_path_factory):
+    """RM training (uniform wrong digits) on solve puzzles, scored on the hard test file after fit."""
+    run_dir = tmp_path_factory.mktemp("solve_rm")
+    proc = run_cli("train", f"run_dir={run_dir}", *SOLVE, *STEPS, "sampler.max_turns=4")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return run_dir
+
+
+def test_rm_training_scores_the_hard_test_file(solve_run):
+    summary = json.loads((solve_run / "summary.json").read_text())
+    assert summary["steps"] == 3 and summary["objective"] == "rm"
+    test = summary["test"]
+    assert test["n"] == 1000 and test["givens_kept_pct"] == 100.0 and 22 <= 81 - test["blanks_per_board"] <= 26
+
+
+def test_mdm_and_native_corruption_train_on_solve_puzzles(tmp_path):
+    mdm = tmp_path / "mdm"
+    proc = run_cli("train", f"run_dir={mdm}", *SOLVE, *STEPS, "objective=mdm", "history=off", "test_after_fit=false")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads((mdm / "summary.json").read_text())["objective"] == "mdm"
+
+    cache = tmp_path / "native.pt"
+    proc = run_cli("prepare", "task=sudoku", "task.mode=solve", "task.puzzle_pool=40", "split=native",
+                   f"checkpoint={mdm / 'checkpoints' / 'last.ckpt'}", "n=96", "k=2", f"output={cache}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    saved = torch.load(cache, weights_only=True)
+    assert saved["wrong"].shape == (96, 81, 2)
+    assert not (saved["wrong"].long() == saved["gold"].long().unsqueeze(-1)).any()
+
+    native = tmp_path / "native"
+    proc = run_cli("train", f"run_dir={native}", *SOLVE, *STEPS, "corruption=native", f"corruption.cache={cache}",
+                   "test_after_fit=false")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    config = (native / ".hydra" / "config.yaml").read_text()
+    assert f"cache: {cache}" in config and json.loads((native / "summary.json").read_text())["steps"] == 3
+
+
+def test_scaling_on_the_kaidoku_bank_writes_csv_plot_and_json(solve_run, tmp_path):
+    out = tmp_path / "scaling" / "evil.json"
+    proc = run_cli("eval", "task=sudoku", "task.mode=solve", f"checkpoint={solve_run / 'checkpoints' / 'last.ckpt'}",
+                   "test_file=kaidoku:evil", "limit=6", "scaling=true", "scaling_budgets=[2,4]", f"output={out}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert report["n"] == 6 and "kaidoku:evil" in report["test_file"]
+    rows = list(csv.DictReader(out.with_suffix(".csv").open()))
+    assert {(r["sampler"], r["budget"]) for r in rows} == {(s, b) for s in report["samplers"] for b in ("2", "4")}
+    assert {"vanilla", "topk_margin", "entropy", "remdm", "rm"} <= set(report["samplers"])
+    for row in rows:
+        assert float(row["givens_kept_pct"]) == 100.0 and int(row["nfe_max"]) <= int(row["budget"])
+        assert float(row["cell_acc_blanks_pct"]) <= 100.0 and row["exact_pct"] != ""
+    assert out.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bad_puzzle_file_is_one_line_and_no_output(solve_run, tmp_path):
+    puzzles = tmp_path / "puzzles.txt"
+    good = "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79"
+    puzzles.write_text(good + "\n" + "11" + "." * 79 + "\n")
+    out = tmp_path / "out.json"
+    proc = run_cli("eval", "task=sudoku", "task.mode=solve", f"checkpoint={solve_run / 'checkpoints' / 'last.ckpt'}",
+                   f"test_file={puzzles}", f"output={out}")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [f"rm eval: error: {puzzles}:2: givens conflict: two 1s in row 1"]
+    assert not out.exists() and not list(tmp_path.glob(".out.json*"))
+
+
+def test_native_prepare_needs_a_checkpoint(tmp_path):
+    cfg = OmegaConf.create({"task": {"_target_": "rm_cli.tasks.sudoku.SudokuTask", "mode": "solve"}, "split": "native",
+                            "n": None, "seed": None, "output": str(tmp_path / "c.pt"), "checkpoint": None, "k": 3,
+                            "batch_size": 8})
+    with pytest.raises(UserError, match="split=native needs checkpoint=CKPT"):
+        prepare.run(cfg)

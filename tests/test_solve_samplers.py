@@ -1,0 +1,212 @@
+"""The peer samplers (topk_margin, entropy, remdm), the guarantees every registered sampler
+shares (givens never change, a budget of forward passes is kept), and test-time scaling."""
+
+import pytest
+import torch
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+
+from rm_cli import scaling
+from rm_cli.config import conf_dir
+from rm_cli.errors import UserError
+from rm_cli.samplers import SAMPLERS
+from rm_cli.samplers.entropy import EntropySampler
+from rm_cli.samplers.remdm import ReMDMSampler
+from rm_cli.samplers.topk_margin import TopKMarginSampler
+from rm_cli.samplers.vanilla import VanillaSampler
+from rm_cli.tasks.sudoku import solver
+from rm_cli.tasks.sudoku.grid import MASK_ID
+from rm_cli.tasks.sudoku.puzzles import generate, to_digits
+
+M, V = 5, 6  # scripted vocabulary: tokens 0..4, mask 5
+
+
+class FixedModel:
+    """The same distribution at every turn: `probs` [N, V] for each row."""
+
+    mask_id = M
+
+    def __init__(self, probs):
+        self.probs = torch.as_tensor(probs, dtype=torch.float)
+
+    def start(self, x0):
+        return None
+
+    def advance(self, state, x):
+        return None
+
+    def logits(self, x, state):
+        return self.probs.clamp(min=1e-9).log().expand(x.shape[0], -1, -1)
+
+
+def reveal_order(sampler, probs):
+    x0 = torch.full((1, len(probs)), M)
+    res = sampler(FixedModel(probs), x0, torch.ones_like(x0, dtype=torch.bool), record_trajectory=True)
+    traj = res.trajectory[:, 0]
+    return [int((traj[s + 1] != traj[s]).nonzero()[0]) for s in range(len(probs))]
+
+
+# Four positions whose order differs under each score (tokens 0-4; MASK gets nothing):
+#   A: .6 / .4            top .60  margin .20   entropy .67
+#   B: .5 / 4 x .125      top .50  margin .375  entropy 1.39
+#   C: .55 / .45          top .55  margin .10   entropy .69
+#   D: .7 / 4 x .075      top .70  margin .625  entropy 1.03
+PROBS = [
+    [0.6, 0.4, 0.0, 0.0, 0.0, 0.0],
+    [0.5, 0.125, 0.125, 0.125, 0.125, 0.0],
+    [0.55, 0.45, 0.0, 0.0, 0.0, 0.0],
+    [0.7, 0.075, 0.075, 0.075, 0.075, 0.0],
+]
+
+
+def test_vanilla_margin_and_entropy_reveal_in_their_own_order():
+    assert reveal_order(VanillaSampler(steps=4), PROBS) == [3, 0, 2, 1]  # top probability
+    assert reveal_order(TopKMarginSampler(steps=4), PROBS) == [3, 1, 0, 2]
+    assert reveal_order(EntropySampler(steps=4), PROBS) == [0, 2, 3, 1]
+
+
+def test_margin_and_entropy_ignore_the_mask_probability():
+    probs = torch.tensor(PROBS)
+    probs[:, M] = torch.tensor([0.0, 0.0, 0.0, 5.0])  # renormalised away: D's shape is unchanged
+    probs = probs / probs.sum(-1, keepdim=True)
+    assert reveal_order(VanillaSampler(steps=4), probs) == [0, 2, 1, 3]  # raw top probability: D is last now
+    assert reveal_order(TopKMarginSampler(steps=4), probs) == [3, 1, 0, 2]
+    assert reveal_order(EntropySampler(steps=4), probs) == [0, 2, 3, 1]
+
+
+class Adversary:
+    """Random distributions that favour MASK everywhere: a sampler left alone would re-mask and
+    rewrite every position, givens included."""
+
+    mask_id = M
+
+    def __init__(self, seed=0):
+        self.g = torch.Generator().manual_seed(seed)
+
+    def start(self, x0):
+        return None
+
+    def advance(self, state, x):
+        return None
+
+    def logits(self, x, state):
+        logits = torch.randn(*x.shape, V, generator=self.g)
+        logits[..., M] += 3.0
+        return logits
+
+
+def sampler_from_yaml(name: str, budget: int, stop_at_fixed_point: bool = True):
+    cfg = scaling.with_budget(OmegaConf.load(conf_dir() / "sampler" / f"{name}.yaml"), budget)
+    cfg.stop_at_fixed_point = stop_at_fixed_point
+    return instantiate(cfg)
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLERS))
+def test_no_sampler_ever_changes_a_given(name):
+    g = torch.Generator().manual_seed(1)
+    x0 = torch.randint(0, M, (6, 30), generator=g)
+    editable = torch.rand(6, 30, generator=g) < 0.6
+    x0[editable & (torch.rand(6, 30, generator=g) < 0.7)] = M  # most blanks masked, a few visible
+    res = sampler_from_yaml(name, budget=12)(Adversary(), x0, editable, record_trajectory=True)
+    fixed = ~editable
+    for state in res.trajectory:
+        assert torch.equal(state[fixed], x0[fixed]), name
+    assert torch.equal(res.tokens[fixed], x0[fixed])
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLERS))
+def test_every_sampler_keeps_a_budget_of_forward_passes(name):
+    x0 = torch.full((3, 20), M)
+    editable = torch.ones_like(x0, dtype=torch.bool)
+    for budget in (2, 5, 9):
+        res = sampler_from_yaml(name, budget, stop_at_fixed_point=False)(Adversary(budget), x0, editable)
+        assert res.nfe.max() <= budget, (name, budget, res.nfe.tolist())
+        if name != "rm":  # rm keeps one pass back for the final fill and may not need it
+            assert (res.nfe == budget).all(), (name, budget, res.nfe.tolist())
+        assert (res.tokens != M).all()
+
+
+def test_remdm_remasks_the_expected_number_of_least_probable_tokens():
+    n, steps = 16, 8
+    p_gold = torch.linspace(0.9, 0.5, n)  # position i's token is less probable as i grows
+    probs = torch.zeros(n, V)
+    probs[:, 0] = p_gold
+    probs[:, 1] = 1 - p_gold
+    x0 = torch.full((1, n), M)
+    editable = torch.ones_like(x0, dtype=torch.bool)
+    for schedule, eta in (("cap", 0.3), ("rescale", 0.5), ("conf", 0.0), ("loop", 0.2)):
+        sampler = ReMDMSampler(steps=steps, schedule=schedule, eta=eta, t_on=0.7, t_off=0.2, alpha_on=0.5)
+        res = sampler(FixedModel(probs), x0, editable, record_trajectory=True)
+        expected = int(sampler.expected_remasks(steps - 1, torch.tensor([float(n)])).floor())
+        assert res.remask_total.item() == expected > 0, schedule
+        assert (res.nfe == steps).all() and (res.tokens == 0).all()
+        traj = res.trajectory[:, 0]
+        for s in range(steps):
+            remasked = ((traj[s] != M) & (traj[s + 1] == M)).nonzero().flatten()
+            if len(remasked):  # the least probable of the decoded tokens go back to MASK
+                kept = ((traj[s] != M) & (traj[s + 1] != M)).nonzero().flatten()
+                assert len(kept) == 0 or remasked.min() > kept.max(), (schedule, s)
+    vanilla_like = ReMDMSampler(steps=steps, eta=0.0)(FixedModel(probs), x0, editable)
+    assert vanilla_like.remask_total.item() == 0 and (vanilla_like.tokens == 0).all()
+
+
+def test_remdm_loop_holds_the_decoded_share_during_its_loop_phase():
+    n, steps = 20, 10
+    probs = torch.zeros(n, V)
+    probs[:, 2] = torch.linspace(0.9, 0.6, n)
+    probs[:, 3] = 1 - probs[:, 2]
+    x0 = torch.full((1, n), M)
+    sampler = ReMDMSampler(steps=steps, schedule="loop", eta=0.2, t_on=0.6, t_off=0.15, alpha_on=0.8)
+    res = sampler(FixedModel(probs), x0, torch.ones_like(x0, dtype=torch.bool), record_trajectory=True)
+    decoded = (res.trajectory[:, 0] != M).sum(-1).tolist()
+    assert decoded[0] == 0 and decoded[-1] == n
+    loop_turns = [i for i in range(steps) if 1 - i / steps <= 0.6 and 1 - (i + 1) / steps > 0.15]
+    assert all(decoded[i + 1] == 16 for i in loop_turns)  # alpha_on * n, while tokens cycle
+    assert res.remasked[loop_turns].sum() > 0 and res.remasked[: loop_turns[0]].sum() == 0
+
+
+def test_remdm_rejects_bad_settings():
+    with pytest.raises(UserError, match="schedule='linear'"):
+        ReMDMSampler(schedule="linear")
+    with pytest.raises(UserError, match="eta"):
+        ReMDMSampler(eta=2.0)
+    with pytest.raises(UserError, match="t_off < t_on"):
+        ReMDMSampler(schedule="loop", t_on=0.1, t_off=0.5)
+
+
+class PropagationModel:
+    """A stand-in Sudoku model that reasons like a person using singles: at a masked cell, the
+    digits the solver's propagation leaves (one when a single applies); at a visible digit that
+    clashes with the board, MASK."""
+
+    mask_id = MASK_ID
+
+    def start(self, x0):
+        return None
+
+    def advance(self, state, x):
+        return None
+
+    def logits(self, x, state):
+        out = torch.full((*x.shape, 10), -9.0)
+        for b, row in enumerate(x):
+            digits = to_digits(row)
+            cands = solver.candidates(digits)
+            for i, d in enumerate(digits):
+                if d:
+                    clash = cands is None or solver.conflict(digits) is not None
+                    out[b, i, MASK_ID if clash else d - 1] = 5.0
+                elif cands is not None:
+                    for k in range(9):
+                        if cands[i] >> k & 1:
+                            out[b, i, k] = 5.0
+        return out
+
+
+@pytest.mark.parametrize("name", ["vanilla", "topk_margin", "entropy", "remdm"])
+def test_schedule_samplers_solve_singles_puzzles_one_cell_a_turn(name):
+    boards, gold = generate(3, 2, "easy", singles_only=True)
+    editable = boards == MASK_ID
+    budget = int(editable.sum(-1).max())  # one reveal per turn
+    res = sampler_from_yaml(name, budget)(PropagationModel(), boards, editable)
+    assert torch.equal(res.tokens, gold), name
