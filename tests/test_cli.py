@@ -184,3 +184,23 @@ def test_unwritable_output_fails_before_decoding(tiny_run, tmp_path):
     locked = tmp_path / "locked"
     locked.mkdir()
     _one_line_error(run_cli("eval", f"checkpoint={ckpt}", f"output={locked}"), "is a directory")
+
+
+# ---- the checkpoint that ships inside the package -------------------------------------------------
+
+def test_shipped_checkpoint_revises_boards_without_training(tmp_path):
+    out = tmp_path / "shipped.json"
+    proc = run_cli("eval", "task=sudoku", "limit=100", f"output={out}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(out.read_text())
+    assert report["checkpoint"] == "shipped" and report["n"] == 100
+    assert report["metrics"]["exact_pct"] >= 80.0  # a trained model, not a stub
+    assert report["train_config"]["history"]["name"] == "her"
+
+    boards = _boards(5)
+    prompts = tmp_path / "boards.jsonl"
+    prompts.write_text("\n".join(json.dumps({"board": b["board"]}) for b in boards) + "\n")
+    proc = run_cli("infer", "task=sudoku", f"prompts={prompts}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    revised = proc.stdout.strip().splitlines()
+    assert sum(r == b["solution"] for r, b in zip(revised, boards)) >= 4
