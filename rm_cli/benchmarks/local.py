@@ -1,0 +1,94 @@
+"""Any JSONL file of {"prompt": ..., "answer": ...} records (e.g. a held-out split of the text
+task's arithmetic set): `get_benchmark("local", path=FILE)`.
+
+The reference is the final answer of `answer`: what follows "####" / "The answer is" or the last
+\\boxed{} when the answer is a worked solution, else the whole (stripped) answer. A numeric
+reference is compared as GSM8K is (the completion's final number), any other as MATH is
+(normalised exact match; a completion with no answer marker is taken whole).
+"""
+
+import json
+import re
+from pathlib import Path
+
+from rm_cli.benchmarks.base import Benchmark, Item
+from rm_cli.benchmarks.math_answers import (
+    extract_math_answer, extract_number_answer, last_boxed, math_equal, normalize_number, number_equal)
+from rm_cli.errors import UserError
+
+
+def final_answer(answer: str) -> str:
+    """The final answer written at the end of a worked solution, or the whole answer."""
+    for pattern in (r"####\s*(.+?)\s*$", r"(?i:the answer is)[:\s]*(.+?)\s*\.?\s*$"):
+        found = re.findall(pattern, answer, flags=re.MULTILINE)
+        if found:
+            return found[-1].strip()
+    boxed = last_boxed(answer)
+    return boxed if boxed is not None else answer.strip()
+
+
+def _is_number(text: str) -> bool:
+    return re.fullmatch(r"-?\d+(\.\d+)?", normalize_number(text)) is not None
+
+
+class Local(Benchmark, name="local"):
+    def __init__(self, path=None):
+        if path is None or str(path).strip() == "":
+            raise UserError("benchmark 'local' needs the JSONL file: path=FILE (one {\"prompt\", \"answer\"} object a line)")
+        self.path = Path(str(path)).expanduser()
+        self._cache = self._read()
+
+    def _read(self) -> list[Item]:
+        try:
+            raw = self.path.read_bytes()
+        except IsADirectoryError:
+            raise UserError("is a directory, expected a JSONL file", path=self.path) from None
+        except OSError as e:
+            raise UserError(f"cannot read: {e.strerror}", path=self.path) from None
+        items = []
+        for number, line in enumerate(raw.split(b"\n"), start=1):
+            try:
+                text = line.decode("utf-8").strip()
+            except UnicodeDecodeError:
+                raise UserError("not UTF-8 text", path=self.path, line=number) from None
+            if not text:
+                continue
+            items.append(self._item(text, number))
+        if not items:
+            raise UserError("no records: expected one JSON object with \"prompt\" and \"answer\" per line", path=self.path)
+        return items
+
+    def _item(self, text: str, number: int) -> Item:
+        def bad(message):
+            return UserError(message, path=self.path, line=number)
+
+        try:
+            record = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise bad(f"not valid JSON ({e.msg} at column {e.colno})") from None
+        if not isinstance(record, dict):
+            raise bad(f"expected a JSON object with \"prompt\" and \"answer\", got {type(record).__name__}")
+        for key in ("prompt", "answer"):
+            if key not in record:
+                raise bad(f"missing \"{key}\"")
+        prompt, answer = record["prompt"], record["answer"]
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise bad("\"prompt\" must be a non-empty string")
+        if isinstance(answer, bool) or not isinstance(answer, (str, int, float)) or not str(answer).strip():
+            raise bad("\"answer\" must be a non-empty string or a number")
+        answer = str(answer)
+        item_id = record.get("id", number)
+        return Item(id=str(item_id), prompt=prompt, reference=final_answer(answer),
+                    meta={"answer": answer, "line": number})
+
+    def score(self, item: Item, completion: str) -> dict:
+        if _is_number(item.reference):
+            extracted = extract_number_answer(completion)
+            return {"correct": number_equal(extracted, item.reference), "extracted": extracted}
+        extracted = extract_math_answer(completion)
+        if extracted is None and completion.strip():
+            extracted = completion.strip()
+        return {"correct": math_equal(extracted, item.reference), "extracted": extracted}
+
+    def gold_completion(self, item: Item) -> str:
+        return item.meta["answer"]

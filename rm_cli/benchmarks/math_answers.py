@@ -1,0 +1,150 @@
+"""Final answers of math completions: find them, then normalise them so that equal answers
+written differently compare equal (exact match after normalisation, as MATH and Minerva score).
+
+Normalisation follows Hendrycks et al. (MATH) and Lewkowycz et al. (Minerva), with two fixes
+for known slips of Minerva's version: units are removed only as trailing words (Minerva removes
+the substring "ft" anywhere, turning "\\left" into "\\le" and "\\infty" into "\\iny"), and commas
+are removed only from numbers written with thousands separators (Minerva turns the list "1, 3"
+into the number 13).
+"""
+
+import re
+
+_NUMBER = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|-?\.\d+"
+
+
+def last_boxed(text: str) -> str | None:
+    """Contents of the last \\boxed{...} (or \\fbox{...}), braces balanced; `\\boxed 5` too."""
+    start = max(text.rfind("\\boxed"), text.rfind("\\fbox"))
+    if start < 0:
+        return None
+    rest = text[start + (6 if text.startswith("\\boxed", start) else 5):]
+    if rest.startswith(" ") and not rest.lstrip().startswith("{"):
+        return re.split(r"[\s$]", rest.lstrip(), maxsplit=1)[0] or None
+    open_at = rest.find("{")
+    if open_at < 0 or rest[:open_at].strip():
+        return None
+    depth = 0
+    for i in range(open_at, len(rest)):
+        if rest[i] == "{":
+            depth += 1
+        elif rest[i] == "}":
+            depth -= 1
+            if depth == 0:
+                return rest[open_at + 1:i]
+    return None  # unbalanced: the completion was cut off inside the box
+
+
+def _last_match(pattern: str, text: str) -> str | None:
+    matches = list(re.finditer(pattern, text, flags=re.IGNORECASE | re.MULTILINE))
+    return matches[-1].group(1).strip() if matches else None
+
+
+def extract_math_answer(completion: str) -> str | None:
+    """MATH / Minerva: the last \\boxed{}, else Minerva's "The final answer is X. I hope it is
+    correct.", else "The answer is X"."""
+    boxed = last_boxed(completion)
+    if boxed is not None:
+        return boxed
+    minerva = r"final answer is[:\s]*(.+?)\s*(?:\.\s*I hope it is correct|$)"
+    for pattern in (minerva, r"the answer is[:\s]*(.+?)(?:\.(?:\s|$)|$)"):
+        found = _last_match(pattern, completion)
+        if found:
+            return found
+    return None
+
+
+def extract_number_answer(completion: str) -> str | None:
+    """GSM8K: "The answer is N" (the few-shot format), else "#### N" (the dataset's), else a
+    \\boxed{}, else the last number in the text (lm-eval's flexible extract)."""
+    for pattern in (rf"the answer is[:\s]*\$?\s*({_NUMBER})", rf"####\s*\$?\s*({_NUMBER})"):
+        found = _last_match(pattern, completion)
+        if found is not None:
+            return found
+    boxed = last_boxed(completion)
+    if boxed is not None:
+        return boxed
+    numbers = re.findall(_NUMBER, completion)
+    return numbers[-1] if numbers else None
+
+
+def normalize_number(text: str) -> str:
+    """"$1,234.50." -> "1234.5"; "18.0" -> "18"; text that is not a number comes back stripped."""
+    s = text.strip().replace("\\$", "").replace("$", "").strip().rstrip(".")
+    s = s.replace("\\!", "").replace("{,}", ",")
+    if re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?", s):
+        s = s.replace(",", "")
+    if re.fullmatch(r"-?(\d+\.\d*|\.\d+)", s):
+        whole, frac = s.split(".")
+        frac = frac.rstrip("0")
+        whole = whole if whole not in ("", "-") else whole + "0"
+        s = f"{whole}.{frac}" if frac else whole
+    if s in ("-0", "-0.0"):
+        s = "0"
+    return s
+
+
+_UNITS = (r"(?:square\s+|cubic\s+|sq\s+)?(?:units?|degrees?|cm|centimeters?|meters?|km|inch|inches|feet|foot|ft|"
+          r"miles?|mph|hours?|minutes?|seconds?|days?|years?|cents?|dollars?|pounds?|gm|grams?|students?|ways|"
+          r"integers|digits|points|edges|meals|multiples)(?:\^?\{?[23]\}?)?")
+
+
+def _unwrap(s: str, command: str) -> str:
+    """\\text{abc} -> abc for one command, braces balanced, every occurrence."""
+    out, i, key = [], 0, "\\" + command + "{"
+    while True:
+        j = s.find(key, i)
+        if j < 0:
+            return "".join(out) + s[i:]
+        depth, k = 0, j + len(key) - 1
+        while k < len(s):
+            depth += {"{": 1, "}": -1}.get(s[k], 0)
+            if depth == 0:
+                break
+            k += 1
+        out.append(s[i:j] + s[j + len(key):k])
+        i = k + 1
+
+
+def _fix_fracs(s: str) -> str:
+    """\\frac12 -> \\frac{1}{2}, \\frac1{x} -> \\frac{1}{x}, \\frac{a}b -> \\frac{a}{b}."""
+    s = re.sub(r"\\frac(\d)(\d)", r"\\frac{\1}{\2}", s)
+    s = re.sub(r"\\frac(\d)(?=\{)", r"\\frac{\1}", s)
+    s = re.sub(r"\\frac(\{[^{}]*\})(\w)", r"\\frac\1{\2}", s)
+    s = re.sub(r"\\sqrt(\w)", r"\\sqrt{\1}", s)
+    return s
+
+
+def normalize_math(answer: str) -> str:
+    """Canonical form of a final math answer (see the module docstring)."""
+    s = answer.strip()
+    s = re.sub(r"\\left(?![a-zA-Z])|\\right(?![a-zA-Z])", "", s)
+    s = re.sub(r",?\s*\\text\s*\{\s*and\s*\}\s*", ",", s)  # "1, 2, \text{and} 3" -> "1,2,3"
+    s = re.sub(r"(?<=\S)\s*\\(?:text|mbox)\s*\{\s[^{}]*\}(?:\^\{?\d\}?)?\s*$", "", s)  # "18 \text{ integers}": units
+    for command in ("text", "textbf", "mbox", "mathrm", "textrm", "boxed", "overline"):
+        s = _unwrap(s, command)
+    s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
+    s = s.replace(",\\!", "")  # 14,\!400: a thousands separator
+    s = re.sub(r"(?<!\\)\\[!,;: ]", "", s)  # LaTeX spacing commands (but not the row break "\\")
+    for old in ("\\$", "$", "\\%", "%", "^{\\circ}", "^\\circ", "{,}", "\\displaystyle"):
+        s = s.replace(old, "")
+    if "=" in s and "\\begin" not in s:  # "x = 5" -> "5" (Minerva keeps the right-hand side)
+        s = s.split("=")[-1]
+    s = s.strip()
+    for _ in range(2):  # "5 square units", "69 degrees." ...
+        s = re.sub(rf"(?<=[\d}}\w)])\s*(?<![a-zA-Z]){_UNITS}\s*\.?$", "", s, flags=re.IGNORECASE).strip()
+    s = re.sub(r"\s+", "", s).rstrip(".")
+    s = _fix_fracs(s)
+    m = re.fullmatch(r"(-?\d+)/(\d+)", s)  # 3/4 -> \frac{3}{4}
+    if m:
+        s = f"\\frac{{{m.group(1)}}}{{{m.group(2)}}}"
+    s = re.sub(r"^\\frac\{-(\d+)\}", r"-\\frac{\1}", s)
+    return normalize_number(s)
+
+
+def math_equal(a: str | None, b: str | None) -> bool:
+    return a is not None and b is not None and normalize_math(a) == normalize_math(b)
+
+
+def number_equal(a: str | None, b: str | None) -> bool:
+    return a is not None and b is not None and normalize_number(a) == normalize_number(b)
