@@ -110,14 +110,14 @@ def fit(cfg: DictConfig, run_dir: Path, overrides: list[str] = (), multirun: boo
     val_data = torch.utils.data.DataLoader(
         torch.utils.data.TensorDataset(val.inputs, val.editable, val.gold), batch_size=cfg.val.batch_size
     )
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     try:
         trainer.fit(module, train_dataloaders=train_data, val_dataloaders=val_data, ckpt_path=ckpt_path)
     except UserError:
         if trainer.global_rank != 0:
             raise SystemExit(2) from None  # every rank stops; rank 0 prints the one line
         raise
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     log.info("rank %d of %d trained to step %d", trainer.global_rank, trainer.world_size, trainer.global_step)
 
     summary = {
@@ -132,6 +132,7 @@ def fit(cfg: DictConfig, run_dir: Path, overrides: list[str] = (), multirun: boo
         "micro_batch_size": train_data.micro_batch_size,
         "accumulate_grad_batches": accumulate,
         "wall_time_s": round(wall, 1),
+        "cpu_time_s": round(cpu, 1),  # this process, all threads: unlike wall time, not inflated by other load
         "best_val_exact_pct": float(best.best_model_score) if best.best_model_score is not None else None,
         "best_checkpoint": best.best_model_path or None,
         "last_checkpoint": str(ckpt_dir / "last.ckpt"),
@@ -147,7 +148,7 @@ def fit(cfg: DictConfig, run_dir: Path, overrides: list[str] = (), multirun: boo
         table = Table(title=f"rm train: {task.name} ({cfg.history.name}, seed {cfg.seed})")
         table.add_column("what")
         table.add_column("value", justify="right")
-        for key in ("params", "steps", "world_size", "wall_time_s", "best_val_exact_pct", "best_checkpoint"):
+        for key in ("params", "steps", "world_size", "wall_time_s", "cpu_time_s", "best_val_exact_pct", "best_checkpoint"):
             table.add_row(key, str(summary[key]))
         for key, value in summary.get("test", {}).items():
             table.add_row(f"test/{key}", f"{value:.3f}" if isinstance(value, float) else str(value))
