@@ -35,7 +35,12 @@ def rotate(x: torch.Tensor, lag: float, freqs: torch.Tensor) -> torch.Tensor:
 
 
 class HistoryReference(nn.Module):
-    """Turns a position's token history into one input embedding; holds no trainable parameters."""
+    """Turns a position's token history into one input embedding; holds no trainable parameters.
+
+    The interface the Denoiser uses (shared with WindowedHistory): `start(e0)` opens a state,
+    `advance(state, e)` adds a turn, `inputs(state, e_current)` gives the backbone's input, and
+    `trajectory_state(embed, states, t)` builds (state, e_current) for simulated trajectories.
+    """
 
     def __init__(self, dim: int, gamma: float = 1.0, rotate: bool = False, rope_base: float = 10000.0, eps: float = 1e-6):
         super().__init__()
@@ -64,6 +69,18 @@ class HistoryReference(nn.Module):
         scale = current.pow(2).mean(-1, keepdim=True).add(self.eps).sqrt()
         return F.rms_norm(a, (a.shape[-1],), eps=self.eps) * scale
 
+    def start(self, e0: torch.Tensor) -> torch.Tensor:
+        return self.update(None, e0)
+
+    def advance(self, state: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+        return self.update(state, e)
+
+    def inputs(self, state: torch.Tensor, current: torch.Tensor) -> torch.Tensor:
+        return self.normalize(state, current)
+
+    def trajectory_state(self, embed: nn.Embedding, states: torch.Tensor, t: torch.Tensor):
+        return self.aggregate(embed, states, t)
+
     def aggregate(self, embed: nn.Embedding, states: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(a(t_b), E(x(t_b))) for each example b of a batch of trajectories.
 
@@ -80,3 +97,58 @@ class HistoryReference(nn.Module):
                 live = (k <= t).view(-1, 1, 1)
                 a, current = torch.where(live, new, a), torch.where(live, e, current)
         return a, current
+
+
+class WindowedHistory(nn.Module):
+    """The released code's History Reference (SPEC §3), where it departs from the paper.
+
+    It keeps the last `window` states explicitly, weighs lag d (1..window) by
+    exp(-decay * (d - 1)), normalises the weighted sum with a LayerNorm with learned affine
+    (2 * dim parameters) and *adds* it to the current token's embedding instead of replacing
+    it. The released code adds it on answer positions only; here it is added everywhere (a
+    fixed position's history is its own token again, so the difference is a constant).
+
+    State: [B, window + 1, N, d], index 0 the current embedding, index d the one d turns ago
+    (zeros before the start of decoding).
+    """
+
+    def __init__(self, dim: int, window: int = 6, decay: float = 0.5):
+        super().__init__()
+        if window < 1:
+            raise ValueError(f"history.window must be >= 1, got {window}")
+        if decay < 0:
+            raise ValueError(f"history.decay must be >= 0, got {decay}")
+        self.dim, self.window = dim, window
+        self.register_buffer("weights", torch.exp(-decay * torch.arange(window, dtype=torch.float32)), persistent=False)
+        self.norm = nn.LayerNorm(dim)
+
+    def start(self, e0: torch.Tensor) -> torch.Tensor:
+        past = e0.new_zeros(e0.shape[0], self.window, *e0.shape[1:])
+        return torch.cat([e0.unsqueeze(1), past], dim=1)
+
+    def advance(self, state: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+        return torch.cat([e.unsqueeze(1), state[:, : self.window]], dim=1)
+
+    def inputs(self, state: torch.Tensor, current: torch.Tensor) -> torch.Tensor:
+        past = torch.einsum("bhnd,h->bnd", state[:, 1:], self.weights.to(state.dtype))
+        return current + self.norm(past)
+
+    def trajectory_state(self, embed: nn.Embedding, states: torch.Tensor, t: torch.Tensor):
+        """The window of each trajectory at its step t: x(t), x(t-1), ..., zeros before x(0)."""
+        lags = torch.arange(self.window + 1, device=states.device)
+        index = t.view(-1, 1) - lags  # [B, window + 1]
+        picked = states.gather(1, index.clamp(min=0).unsqueeze(-1).expand(-1, -1, states.shape[2]))
+        window = embed(picked) * (index >= 0).view(*index.shape, 1, 1)
+        return window, window[:, 0]
+
+
+def make_history(cfg, dim: int) -> nn.Module | None:
+    """The history module a `history` config names (None when off); old configs lack `kind`."""
+    if not cfg.enabled:
+        return None
+    kind = cfg.get("kind", "recurrence")
+    if kind == "recurrence":
+        return HistoryReference(dim, gamma=cfg.gamma, rotate=cfg.rotate, rope_base=cfg.rope_base)
+    if kind == "window":
+        return WindowedHistory(dim, window=cfg.window, decay=cfg.decay)
+    raise ValueError(f"history.kind must be 'recurrence' (paper) or 'window' (released code), got {kind!r}")

@@ -12,7 +12,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from rm_cli.history import HistoryReference
+from rm_cli.history import make_history
 from rm_cli.mdm_loss import mask_at_random_ratio, mdm_loss
 from rm_cli.model import Denoiser, input_embeddings
 from rm_cli.rm_loss import RMLoss
@@ -24,7 +24,7 @@ def build_denoiser(cfg, task) -> Denoiser:
     history = None
     if cfg.history.enabled:
         dim = input_embeddings(backbone).embedding_dim
-        history = HistoryReference(dim, gamma=cfg.history.gamma, rotate=cfg.history.rotate, rope_base=cfg.history.rope_base)
+        history = make_history(cfg.history, dim)
     return Denoiser(backbone, task.mask_id, history)
 
 

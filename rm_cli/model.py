@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from rm_cli.errors import UserError
-from rm_cli.history import HistoryReference
+from rm_cli.history import HistoryReference, WindowedHistory
 
 
 def input_embeddings(backbone: nn.Module) -> nn.Embedding:
@@ -24,7 +24,7 @@ def input_embeddings(backbone: nn.Module) -> nn.Embedding:
 
 
 class Denoiser(nn.Module):
-    def __init__(self, backbone: nn.Module, mask_id: int, history: HistoryReference | None = None):
+    def __init__(self, backbone: nn.Module, mask_id: int, history: HistoryReference | WindowedHistory | None = None):
         super().__init__()
         self.backbone, self.mask_id, self.history = backbone, mask_id, history
         if history is not None and input_embeddings(backbone).embedding_dim != history.dim:
@@ -36,21 +36,21 @@ class Denoiser(nn.Module):
 
     def start(self, x0: torch.Tensor):
         """History state for a decode starting at x0 (None when history is off)."""
-        return None if self.history is None else self.history.update(None, input_embeddings(self.backbone)(x0))
+        return None if self.history is None else self.history.start(input_embeddings(self.backbone)(x0))
 
     def advance(self, state, x: torch.Tensor):
         if self.history is None:
             return None
-        return self.history.update(state, input_embeddings(self.backbone)(x))
+        return self.history.advance(state, input_embeddings(self.backbone)(x))
 
     def logits(self, x: torch.Tensor, state=None) -> torch.Tensor:
         if self.history is None:
             return self._run(input_ids=x)
-        return self._run(inputs_embeds=self.history.normalize(state, input_embeddings(self.backbone)(x)))
+        return self._run(inputs_embeds=self.history.inputs(state, input_embeddings(self.backbone)(x)))
 
     def forward_trajectory(self, states: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """Logits for x(t) of each simulated trajectory, with its history x(0..t-1) when HR is on."""
         if self.history is None:
             return self._run(input_ids=states[torch.arange(states.shape[0], device=states.device), t])
-        a, current = self.history.aggregate(input_embeddings(self.backbone), states, t)
-        return self._run(inputs_embeds=self.history.normalize(a, current))
+        state, current = self.history.trajectory_state(input_embeddings(self.backbone), states, t)
+        return self._run(inputs_embeds=self.history.inputs(state, current))

@@ -93,3 +93,35 @@ def test_training_aggregate_matches_sampler_recurrence():
 def test_gamma_out_of_range_is_rejected():
     with pytest.raises(ValueError, match="gamma"):
         HistoryReference(8, gamma=0.0)
+
+
+# ---- the released code's variant (history=code) ------------------------------------------------
+
+def test_windowed_history_decoding_state_matches_training_state():
+    from rm_cli.history import WindowedHistory
+
+    torch.manual_seed(0)
+    embed = torch.nn.Embedding(10, 16)
+    wh = WindowedHistory(16, window=3, decay=0.5)
+    states = torch.randint(0, 10, (2, 6, 5))
+    for t in range(6):
+        state = wh.start(embed(states[:, 0]))
+        for k in range(1, t + 1):
+            state = wh.advance(state, embed(states[:, k]))
+        window, current = wh.trajectory_state(embed, states, torch.full((2,), t))
+        torch.testing.assert_close(window, state)
+        torch.testing.assert_close(current, embed(states[:, t]))
+        torch.testing.assert_close(wh.inputs(window, current), wh.inputs(state, embed(states[:, t])))
+
+
+def test_windowed_history_adds_a_normalised_decayed_sum_to_the_current_embedding():
+    from rm_cli.history import WindowedHistory
+
+    wh = WindowedHistory(8, window=2, decay=1.0)
+    e = [torch.randn(1, 3, 8) for _ in range(4)]
+    state = wh.start(e[0])
+    for x in e[1:]:
+        state = wh.advance(state, x)
+    expected = e[3] + wh.norm(e[2] + torch.exp(torch.tensor(-1.0)) * e[1])  # lags 1 and 2 only
+    torch.testing.assert_close(wh.inputs(state, e[3]), expected)
+    assert sum(p.numel() for p in wh.parameters()) == 2 * 8  # the LayerNorm's affine, nothing else

@@ -23,7 +23,7 @@ def _train_steps(module, steps: int, batch) -> list[float]:
     return losses
 
 
-@pytest.mark.parametrize("objective,history", [("rm", "her"), ("rm", "off"), ("mdm", "off")])
+@pytest.mark.parametrize("objective,history", [("rm", "her"), ("rm", "code"), ("rm", "off"), ("mdm", "off")])
 def test_objectives_learn_on_a_fixed_batch(objective, history):
     torch.manual_seed(0)
     module = RMLightningModule(train_config(f"objective={objective}", f"history={history}", *TINY))
