@@ -18,7 +18,8 @@ def test_good_overrides_and_sweeps_pass():
 
 
 @pytest.mark.parametrize("args,message", [
-    (["history=nope"], "Could not find 'history/nope'; Available options in 'history': her, hr, hr_decay, off"),
+    (["history=nope"], "Could not find 'history/nope'; Available options in 'history': "
+     + ", ".join(sorted(f.stem for f in (conf_dir() / "history").glob("*.yaml")))),
     (["-m", "history=off,nope"], "Could not find 'history/nope'"),
     (["no_such_key=1"], "Could not override 'no_such_key'"),
     (["backbone.n_layers=[1"], "no viable alternative"),
