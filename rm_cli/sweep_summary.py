@@ -16,8 +16,9 @@ from rich.table import Table
 
 from rm_cli.io import atomic_write_text
 
-COLUMNS = ["best_val_exact_pct", "test.exact_pct", "test.valid_pct", "test.replay_mistake_pct",
-           "test.conflict_cells_per_board", "test.changed_correct_per_board", "params", "wall_time_s", "steps"]
+COLUMNS = ["best_val_exact_pct", "test.exact_pct", "test.valid_pct", "test.valid_within_k_pct", "test.replay_mistake_pct",
+           "test.conflict_cells_per_board", "test.changed_correct_per_board", "test.nfe_per_board",
+           "params", "wall_time_s", "cpu_time_s", "steps"]
 
 
 def _get(summary: dict, dotted: str):

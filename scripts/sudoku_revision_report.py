@@ -18,7 +18,8 @@ PAPER = {  # SPEC §5: exact %, valid %, replay mistake %, conflict cells / boar
 }
 METRICS = [("test.exact_pct", "exact %"), ("test.valid_pct", "valid %"), ("test.valid_within_k_pct", "valid within k %"),
            ("test.replay_mistake_pct", "replay mistake %"), ("test.conflict_cells_per_board", "conflict cells / board"),
-           ("test.changed_correct_per_board", "correct cells changed / board")]
+           ("test.changed_correct_per_board", "correct cells changed / board"), ("test.nfe_per_board", "forward passes / board"),
+           ("best_val_exact_pct", "best val exact %")]
 
 
 def fmt(stat, digits=1):
@@ -29,17 +30,19 @@ def fmt(stat, digits=1):
 def main(sweep_dir: str) -> None:
     _, points = summarize(sweep_dir)
     by_history = {name.split("history=")[1].split()[0]: stats for name, stats in points.items() if "history=" in name}
-    header = ["variant (`history=`)", *[label for _, label in METRICS], "params", "wall time / run (min)", "seeds"]
+    header = ["variant (`history=`)", *[label for _, label in METRICS], "params", "wall time / run (min)", "CPU time / run (min)", "seeds"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for key, (label, *_) in PAPER.items():
         s = by_history.get(key)
         if not s:
             continue
-        cells = [fmt(s[m], 3 if "per_board" in m else (2 if "replay" in m else 1)) if m in s else "–" for m, _ in METRICS]
+        cells = [fmt(s[m], 3 if "conflict" in m or "changed" in m else (2 if "replay" in m or "nfe" in m else 1))
+                 if m in s else "–" for m, _ in METRICS]
         params = f"{s['params'][0] / 1e6:.2f}M"
         wall = f"{s['wall_time_s'][0] / 60:.1f} ± {s['wall_time_s'][1] / 60:.1f}"
-        print(f"| {label} (`{key}`) | " + " | ".join(cells) + f" | {params} | {wall} | {s['test.exact_pct'][2]} |")
+        cpu = f"{s['cpu_time_s'][0] / 60:.1f} ± {s['cpu_time_s'][1] / 60:.1f}" if "cpu_time_s" in s else "–"
+        print(f"| {label} (`{key}`) | " + " | ".join(cells) + f" | {params} | {wall} | {cpu} | {s['test.exact_pct'][2]} |")
     print()
     print("Paper (SPEC §5, one run each, 0.81M parameters):")
     print()
