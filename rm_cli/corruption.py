@@ -95,7 +95,11 @@ class NativeCorruption:
             self.wrong = self.wrong[..., : self.k]
         self.rows = {row.numpy().tobytes(): i for i, row in enumerate(self.gold)}
 
-    def __call__(self, gold: torch.Tensor, vocab_size: int, mask_id: int, generator=None) -> torch.Tensor:
+    def __call__(self, gold: torch.Tensor, vocab_size: int, mask_id: int, generator=None, candidates=None) -> torch.Tensor:
+        """`candidates` [B, N, k]: the batch brings each example's top-k itself (the text task's
+        stream reads them from its cache), so no lookup by board is needed."""
+        if candidates is not None:
+            return sample_candidates(candidates, self.k, generator).to(gold.device)
         if self.rows is None:
             self._load()
         dtype = self.gold.dtype
@@ -104,6 +108,14 @@ class NativeCorruption:
         except KeyError:
             raise UserError(f"a training board is not in the native corruption cache {self.path}; "
                             "train on its boards (task.mode=solve with corruption=native does)") from None
-        candidates = self.wrong[torch.tensor(rows)]  # [B, N, k]
-        pick = torch.randint(0, candidates.shape[-1], gold.shape + (1,), generator=generator)
-        return candidates.gather(-1, pick).squeeze(-1).to(gold.device)
+        return sample_candidates(self.wrong[torch.tensor(rows)], None, generator).to(gold.device)
+
+
+def sample_candidates(candidates: torch.Tensor, k: int | None, generator=None) -> torch.Tensor:
+    """[B, N] one of the first k (None: all) candidates [B, N, K] per position, uniformly."""
+    if k is not None:
+        if not 1 <= k <= candidates.shape[-1]:
+            raise UserError(f"corruption.k must be in 1..{candidates.shape[-1]} (the cache's k), got {k}")
+        candidates = candidates[..., :k]
+    pick = torch.randint(0, candidates.shape[-1], candidates.shape[:-1] + (1,), generator=generator)
+    return candidates.gather(-1, pick.to(candidates.device)).squeeze(-1)

@@ -20,7 +20,9 @@ from rm_cli.trajectory import TrajectorySimulator
 
 
 def build_denoiser(cfg, task) -> Denoiser:
-    backbone = instantiate(cfg.backbone, vocab_size=task.vocab_size, seq_len=task.seq_len, coordinates=task.coordinates())
+    # backbone.tokenizer (text backbones) names the vocabulary; the task reads it, the network does not.
+    spec = OmegaConf.masked_copy(cfg.backbone, [k for k in cfg.backbone if k != "tokenizer"])
+    backbone = instantiate(spec, vocab_size=task.vocab_size, seq_len=task.seq_len, coordinates=task.coordinates())
     history = None
     if cfg.history.enabled:
         dim = input_embeddings(backbone).embedding_dim
@@ -54,7 +56,9 @@ class RMLightningModule(L.LightningModule):
         if self.objective == "mdm":
             noisy, masked, ratio = mask_at_random_ratio(gold, editable, mask_id, generator=generator)
             return {"gold": gold, "editable": editable, "noisy": noisy, "masked": masked, "ratio": ratio}
-        wrong = self.corruption(gold, self.task.vocab_size, mask_id, generator=generator)
+        # A task may bring each example's own wrong-token candidates (text + native corruption).
+        extra = {"candidates": batch["wrong_candidates"]} if "wrong_candidates" in batch else {}
+        wrong = self.corruption(gold, self.task.vocab_size, mask_id, generator=generator, **extra)
         traj = self.simulator(gold, batch["rule"], wrong, mask_id, generator=generator)
         return {"editable": editable, "states": traj.states, "t": traj.t, "labels": traj.labels, "kind": traj.kind}
 

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from rm_cli import scaling
 from rm_cli.checkpoint import load_checkpoint
-from rm_cli.decode import decode_examples
+from rm_cli.decode import decode_examples, on_device
 from rm_cli.errors import UserError
 from rm_cli.io import atomic_write_json, check_writable
 from rm_cli.runinfo import git_commit, package_versions
@@ -38,9 +38,16 @@ def run(cfg: DictConfig) -> dict:
     check_writable(cfg.output)
     if cfg.scaling and not cfg.output:
         raise UserError("scaling=true needs output=FILE.json (the CSV and the PNG plot are written beside it)")
-    module = load_checkpoint(cfg.checkpoint, cfg.task)
-    task = instantiate(cfg.task)  # this command's task options (level, test file), checked against the checkpoint
-    examples = task.eval_examples(cfg.test_file, cfg.limit)
+    module = on_device(load_checkpoint(cfg.checkpoint, cfg.task), cfg.device)
+    # this command's task options (level, test file), checked against the checkpoint
+    task = instantiate(cfg.task).for_checkpoint(module.task)
+    if cfg.benchmark:
+        options = dict(cfg.benchmark_options or {})
+        if cfg.test_file:
+            options.setdefault("path", cfg.test_file)
+        examples = task.benchmark_examples(cfg.benchmark, cfg.limit, **options)
+    else:
+        examples = task.eval_examples(cfg.test_file, cfg.limit)
     several = getattr(examples, "several", None)
     if several is not None and bool(several.any()):
         lines = [examples.lines[i] for i in several.nonzero().flatten().tolist()][:10] if examples.lines else []
@@ -52,11 +59,13 @@ def run(cfg: DictConfig) -> dict:
 
     sampler = instantiate(cfg.sampler)
     started = time.perf_counter()
-    result = decode_examples(sampler, module.model, examples, cfg.batch_size, record_trajectory=True, description="eval")
+    result = decode_examples(sampler, module.model, examples, cfg.batch_size, record_trajectory=True, description="eval",
+                             seed=cfg.seed, device=cfg.device)
     wall = time.perf_counter() - started
-    metrics = task.metrics(examples, result)
+    metrics, predictions = task.evaluate(examples, result)
 
-    table = Table(title=f"rm eval: {task.name} ({sampler.name} sampler, history {module.cfg.history.name})")
+    what = f"{task.name}, benchmark {cfg.benchmark}" if cfg.benchmark else task.name
+    table = Table(title=f"rm eval: {what} ({sampler.name} sampler, history {module.cfg.history.name})")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in metrics.items():
@@ -67,7 +76,8 @@ def run(cfg: DictConfig) -> dict:
         "metrics": metrics,
         "sampler": sampler.name,
         "decode_wall_time_s": round(wall, 2),
-        "predictions": [task.format_output(row) for row in result.tokens],
+        "benchmark": cfg.benchmark,
+        "predictions": predictions,
         **_provenance(cfg, module, examples),
     }
     if cfg.output:

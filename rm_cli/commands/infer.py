@@ -1,22 +1,27 @@
-"""rm infer: decode every input of a prompt file; print the outputs or write them to a file."""
+"""rm infer: decode every input of a prompt file; print the outputs or write them to a file.
+
+Everything is read and checked before decoding starts, and the output file is written only at
+the end (atomically), so bad input stops with one line and leaves no partial output.
+"""
 
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 from rich.console import Console
 
 from rm_cli.checkpoint import load_checkpoint
-from rm_cli.decode import decode_examples
-from rm_cli.io import atomic_write_text, check_writable
+from rm_cli.decode import decode_examples, on_device
+from rm_cli.io import check_writable
 
 
 def run(cfg: DictConfig) -> list[str]:
     check_writable(cfg.output)
-    module = load_checkpoint(cfg.checkpoint, cfg.task)
-    task = module.task
+    module = on_device(load_checkpoint(cfg.checkpoint, cfg.task), cfg.device)
+    task = instantiate(cfg.task).for_checkpoint(module.task)
     examples = task.prompt_examples(cfg.prompts)
     sampler = instantiate(cfg.sampler)
     err = Console(stderr=True)
-    result = decode_examples(sampler, module.model, examples, cfg.batch_size, cfg.show_trajectory, "infer", console=err)
+    result = decode_examples(sampler, module.model, examples, cfg.batch_size, cfg.show_trajectory, "infer", console=err,
+                             seed=cfg.seed, device=cfg.device)
     outputs = [task.format_output(row) for row in result.tokens]
     if cfg.show_trajectory:
         out = Console(highlight=False)
@@ -26,7 +31,7 @@ def run(cfg: DictConfig) -> list[str]:
             for frame in task.render_turns(result.trajectory[:steps, i]):
                 out.print(frame)
     if cfg.output:
-        atomic_write_text(cfg.output, "\n".join(outputs) + "\n")
+        task.write_outputs(cfg.output, examples, outputs)
     elif not cfg.show_trajectory:
-        print("\n".join(outputs))
+        task.print_outputs(examples, outputs, Console(highlight=False))
     return outputs

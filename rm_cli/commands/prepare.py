@@ -1,24 +1,24 @@
-"""rm prepare: write a task's fixed evaluation split from its seed (how the shipped test file was
-made), or, with split=native, the cache of a frozen checkpoint's likely wrong tokens."""
+"""rm prepare: write a task's fixed split from its seed (how the shipped test files were made), or,
+with split=native, the cache of a frozen checkpoint's likely wrong tokens (its format is the task's:
+a torch file for Sudoku, a `datasets` folder for text)."""
 
-import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from rm_cli.errors import UserError
-from rm_cli.io import atomic_write_bytes, check_writable
+from rm_cli.io import check_writable
 
 
 def write_native_cache(cfg: DictConfig, task) -> None:
     from rm_cli.checkpoint import load_checkpoint
-    from rm_cli.corruption import build_native_cache
+    from rm_cli.decode import on_device
 
     if cfg.checkpoint is None:
         raise UserError("split=native needs checkpoint=CKPT (the frozen model whose top-k wrong tokens are cached)")
-    module = load_checkpoint(cfg.checkpoint, cfg.task)
-    examples = task.native_examples(cfg.n, cfg.seed)
-    cache = build_native_cache(module.model, examples, cfg.k, cfg.batch_size, source=str(cfg.checkpoint))
-    atomic_write_bytes(cfg.output, lambda f: torch.save(cache, f))
+    module = on_device(load_checkpoint(cfg.checkpoint, cfg.task), cfg.device)
+    task = task.for_checkpoint(module.task)
+    k = task.native_k if cfg.k is None else cfg.k
+    task.write_native_cache(module.model, cfg.output, k, cfg.n, cfg.seed, cfg.batch_size, source=str(cfg.checkpoint))
 
 
 def run(cfg: DictConfig) -> None:
@@ -26,8 +26,8 @@ def run(cfg: DictConfig) -> None:
     task = instantiate(cfg.task)
     if cfg.split == "native":
         write_native_cache(cfg, task)
-    elif cfg.split in ("test", "val"):
+    elif cfg.split in task.splits:
         task.write_split(cfg.split, cfg.output, n=cfg.n, seed=cfg.seed)
     else:
-        raise UserError(f"split must be 'test', 'val' or 'native', got {cfg.split!r}")
+        raise UserError(f"split must be one of {', '.join(repr(s) for s in (*task.splits, 'native'))}, got {cfg.split!r}")
     print(f"wrote {cfg.output}")

@@ -4,6 +4,15 @@ A sampler only decides, each turn, which positions to re-mask and which masked p
 reveal (with which token). The loop around it is the same for all: batched, rows that reach a
 fixed point stop (and cost no more forward passes), non-editable positions never change,
 history (when the model has it) advances with every turn, per-turn counts are recorded.
+
+Two options live here because they constrain every sampler alike:
+- block_size (semi-autoregressive decoding): the editable positions, in order, are cut into
+  blocks of block_size; a turn may reveal only masks of the current block, the first block that
+  still holds a mask (a re-masked token of an earlier block makes that block current again).
+  Samplers opt in (`reveals_by_block = True`) by choosing reveals among `ctx.revealable`.
+- temperature: 0 picks the argmax; > 0 samples tokens from p^(1/T) over the real tokens, with one
+  random generator per example seeded by the caller (`seeds`), so an example's draws do not
+  depend on which batch it is decoded in.
 """
 
 from dataclasses import dataclass, field
@@ -38,12 +47,33 @@ def best_token(probs: torch.Tensor, mask_id: int) -> tuple[torch.Tensor, torch.T
     return conf, tok
 
 
+def sampled_token(probs: torch.Tensor, mask_id: int, temperature: float, generators: list) -> tuple[torch.Tensor, torch.Tensor]:
+    """A real token drawn from p^(1/T) (one generator per row) and its probability under p."""
+    weights = probs.double().clamp(min=1e-300).log().div(temperature)
+    weights[..., mask_id] = float("-inf")
+    weights = weights.softmax(-1)
+    tok = torch.stack([torch.multinomial(w, 1, generator=g).squeeze(-1) for w, g in zip(weights, generators)])
+    return probs.gather(-1, tok.unsqueeze(-1)).squeeze(-1), tok
+
+
+def block_index(editable: torch.Tensor, block_size: int | None) -> torch.Tensor:
+    """[B, N] block of each editable position (its rank among the row's editable positions // block_size)."""
+    if block_size is None:
+        return torch.zeros_like(editable, dtype=torch.long)
+    return (editable.long().cumsum(-1) - 1).clamp(min=0) // block_size
+
+
 @dataclass
 class TurnContext:
     turn: int  # 0-based index of this turn
     remask_count: torch.Tensor  # [b, N] re-masks so far per position
     masked_at_start: torch.Tensor  # [b] editable masked positions in x0
     mask_id: int
+    revealable: torch.Tensor | None = None  # [b, N] masks this turn may reveal (editable, current block)
+    block_turn: torch.Tensor | None = None  # [b] turns spent in the current block so far
+    block_masked_at_start: torch.Tensor | None = None  # [b] masks the current block held when it became current
+    blocks: torch.Tensor | None = None  # [b] blocks in the row (1 without block decoding)
+    pick: object = None  # pick(probs) -> (confidence, token): argmax or sampled, see Sampler.pick_tokens
 
 
 @dataclass
@@ -63,17 +93,36 @@ class SampleResult:
 
 class Sampler:
     name: ClassVar[str] = ""
+    reveals_by_block: ClassVar[bool] = False  # decide() reveals only among ctx.revealable: block_size works
+    samples_tokens: ClassVar[bool] = False  # decide() takes its tokens from ctx.pick: temperature works
 
     def __init_subclass__(cls, name: str = "", **kw):
         super().__init_subclass__(**kw)
+        for flag in ("reveals_by_block", "samples_tokens"):  # each class opts in itself, not through a parent
+            if flag not in cls.__dict__:
+                setattr(cls, flag, False)
         if name:
             cls.name = name
             SAMPLERS[name] = cls
 
-    def __init__(self, max_turns: int = 32, fill_at_end: bool = True, stop_at_fixed_point: bool = True):
+    def __init__(self, max_turns: int = 32, fill_at_end: bool = True, stop_at_fixed_point: bool = True,
+                 block_size: int | None = None, temperature: float = 0.0):
         if max_turns < 1:
             raise UserError(f"sampler.max_turns must be >= 1, got {max_turns}")
+        if block_size is not None and (block_size < 1 or not self.reveals_by_block):
+            raise UserError(f"sampler.block_size must be null or >= 1 (and only rm and vanilla decode by block), "
+                            f"got {block_size} for sampler {self.name!r}")
+        if temperature < 0 or (temperature > 0 and not self.samples_tokens):
+            raise UserError(f"sampler.temperature must be >= 0 (and only rm and vanilla sample), got {temperature} "
+                            f"for sampler {self.name!r}")
         self.max_turns, self.fill_at_end, self.stop_at_fixed_point = max_turns, fill_at_end, stop_at_fixed_point
+        self.block_size, self.temperature = block_size, float(temperature)
+
+    def pick_tokens(self, probs: torch.Tensor, mask_id: int, generators) -> tuple[torch.Tensor, torch.Tensor]:
+        """(confidence, token) per position: the argmax at temperature 0, else a draw from each row's generator."""
+        if self.temperature == 0 or generators is None:
+            return best_token(probs, mask_id)
+        return sampled_token(probs, mask_id, self.temperature, generators)
 
     def decide(self, probs, x, editable, ctx: TurnContext):
         """Returns (remask [b,N] bool, reveal [b,N] bool, tokens [b,N]) for the active rows."""
@@ -84,14 +133,25 @@ class Sampler:
         return (new == old).all(-1)
 
     @torch.no_grad()
-    def __call__(self, model, x0: torch.Tensor, editable: torch.Tensor, record_trajectory: bool = False) -> SampleResult:
+    def __call__(self, model, x0: torch.Tensor, editable: torch.Tensor, record_trajectory: bool = False,
+                 seeds: torch.Tensor | None = None) -> SampleResult:
+        """seeds: [B] one per example (temperature > 0); None: 0..B-1."""
         mask_id = model.mask_id
         x, editable = x0.clone(), editable.bool()
         B = x.shape[0]
+        generators = None
+        if self.temperature > 0:
+            seeds = torch.arange(B) if seeds is None else seeds
+            generators = [torch.Generator(device=x.device).manual_seed(int(s)) for s in seeds]
         state = model.start(x)
         active = torch.ones(B, dtype=torch.bool, device=x.device)
         remask_count = torch.zeros_like(x)
         masked_at_start = (editable & (x == mask_id)).sum(-1)
+        block = block_index(editable, self.block_size)
+        blocks = torch.where(editable, block + 1, 0).amax(-1).clamp(min=1)
+        current = torch.full((B,), -1, dtype=torch.long, device=x.device)
+        block_turn = torch.zeros(B, dtype=torch.long, device=x.device)
+        block_masked = torch.zeros(B, dtype=torch.long, device=x.device)
         nfe = torch.zeros(B, dtype=torch.long, device=x.device)
         kept, remasked, revealed, rows = [], [], [], []
         trajectory = [x.clone()] if record_trajectory else None
@@ -104,9 +164,19 @@ class Sampler:
             probs = model.logits(xa, sa).float().softmax(-1)
             nfe[idx] += 1
             rows.append(idx.numel())
-            ctx = TurnContext(turn, remask_count[idx], masked_at_start[idx], mask_id)
+            # The current block: the first one that still holds a mask (counters restart when it changes).
+            masked = ea & (xa == mask_id)
+            now = torch.where(masked, block[idx], torch.iinfo(torch.long).max).amin(-1)
+            revealable = masked & (block[idx] == now.unsqueeze(-1))
+            moved = now != current[idx]
+            current[idx] = now
+            block_turn[idx] = torch.where(moved, 0, block_turn[idx] + 1)
+            block_masked[idx] = torch.where(moved, revealable.sum(-1), block_masked[idx])
+            gens = None if generators is None else [generators[i] for i in idx.tolist()]
+            ctx = TurnContext(turn, remask_count[idx], masked_at_start[idx], mask_id, revealable, block_turn[idx],
+                              block_masked[idx], blocks[idx], lambda p, g=gens: self.pick_tokens(p, mask_id, g))
             remask, reveal, tokens = self.decide(probs, xa, ea, ctx)
-            remask, reveal = remask & ea & (xa != mask_id), reveal & ea & (xa == mask_id)
+            remask, reveal = remask & ea & (xa != mask_id), reveal & revealable
             new = torch.where(reveal, tokens, xa).masked_fill(remask, mask_id)
             x[idx] = new
             remask_count[idx] += remask.long()
@@ -121,7 +191,7 @@ class Sampler:
             if record_trajectory:
                 trajectory.append(x.clone())
         if self.fill_at_end:
-            self._fill_remaining(model, x, editable, state, nfe, rows)
+            self._fill_remaining(model, x, editable, state, nfe, rows, generators)
             if record_trajectory and not torch.equal(trajectory[-1], x):
                 trajectory.append(x.clone())
         stack = lambda xs: torch.stack(xs) if xs else torch.zeros(0, B, dtype=torch.long)  # noqa: E731
@@ -135,17 +205,24 @@ class Sampler:
             forward_rows=rows,
         )
 
-    def _fill_remaining(self, model, x, editable, state, nfe, rows):
-        """Positions still masked when the turn budget runs out get their argmax (one more pass)."""
+    def _fill_remaining(self, model, x, editable, state, nfe, rows, generators=None):
+        """Positions still masked when the turn budget runs out get a token (argmax, or a draw at T > 0) in one more pass."""
         still = editable & (x == model.mask_id)
         idx = still.any(-1).nonzero().squeeze(1)
         if idx.numel() == 0:
             return
         probs = model.logits(x[idx], None if state is None else state[idx]).float().softmax(-1)
-        _, tok = best_token(probs, model.mask_id)
+        _, tok = self.pick_tokens(probs, model.mask_id, None if generators is None else [generators[i] for i in idx.tolist()])
         x[idx] = torch.where(still[idx], tok, x[idx])
         nfe[idx] += 1
         rows.append(idx.numel())
+
+
+def to_cpu(result: SampleResult) -> SampleResult:
+    """The same result with its tensors on the CPU (decoding may run on an accelerator)."""
+    move = lambda t: None if t is None else t.cpu()  # noqa: E731
+    return SampleResult(move(result.tokens), move(result.nfe), move(result.kept), move(result.remasked),
+                        move(result.revealed), move(result.trajectory), list(result.forward_rows))
 
 
 def concat_results(results: list[SampleResult]) -> SampleResult:

@@ -1,8 +1,6 @@
 """Reflective Masking decoding (SPEC §2): keep, re-mask or reveal every editable position."""
 
-import torch
-
-from rm_cli.samplers.base import Sampler, TurnContext, best_token, top_k_per_row
+from rm_cli.samplers.base import Sampler, TurnContext, top_k_per_row
 
 
 class RMSampler(Sampler, name="rm"):
@@ -11,11 +9,17 @@ class RMSampler(Sampler, name="rm"):
     remask_cap: at most this many re-masks per position (None: unlimited; the text code uses 6).
     remask_threshold: also require p(MASK) > threshold (the image editing phase uses 0.9).
     reveal_per_turn: reveal only the k most confident masked positions per turn (None: all).
+    block_size: reveal only within the current block (semi-autoregressive; re-masking stays free
+    everywhere, and a re-masked earlier block becomes current again). temperature: see base.
     """
 
+    reveals_by_block = True
+    samples_tokens = True
+
     def __init__(self, max_turns: int = 32, remask_cap: int | None = None, remask_threshold: float = 0.0,
-                 reveal_per_turn: int | None = None, fill_at_end: bool = True, stop_at_fixed_point: bool = True):
-        super().__init__(max_turns, fill_at_end, stop_at_fixed_point)
+                 reveal_per_turn: int | None = None, fill_at_end: bool = True, stop_at_fixed_point: bool = True,
+                 block_size: int | None = None, temperature: float = 0.0):
+        super().__init__(max_turns, fill_at_end, stop_at_fixed_point, block_size, temperature)
         self.remask_cap, self.remask_threshold, self.reveal_per_turn = remask_cap, remask_threshold, reveal_per_turn
 
     def decide(self, probs, x, editable, ctx: TurnContext):
@@ -25,7 +29,7 @@ class RMSampler(Sampler, name="rm"):
         remask = editable & (x != mask_id) & (p_mask > p_current) & (p_mask > self.remask_threshold)
         if self.remask_cap is not None:
             remask &= ctx.remask_count < self.remask_cap
-        conf, tokens = best_token(probs, mask_id)
-        candidates = editable & (x == mask_id)
+        conf, tokens = ctx.pick(probs)
+        candidates = ctx.revealable
         reveal = candidates if self.reveal_per_turn is None else top_k_per_row(conf, candidates, self.reveal_per_turn)
         return remask, reveal, tokens

@@ -1,22 +1,31 @@
 """LLaDA's low-confidence remasking: reveal the most confident masked positions on a linear
-schedule over `steps` turns, never revise a visible token. The standard MDM baseline."""
+schedule over `steps` turns, never revise a visible token. The standard MDM baseline.
+
+With block_size (LLaDA's semi-autoregressive decoding) each block gets steps / blocks turns
+(at least one) and reveals its own masks on the same linear schedule within them."""
 
 import torch
 
-from rm_cli.samplers.base import Sampler, TurnContext, best_token, top_k_per_row
+from rm_cli.samplers.base import Sampler, TurnContext, top_k_per_row
 
 
 class VanillaSampler(Sampler, name="vanilla"):
-    def __init__(self, steps: int = 16, fill_at_end: bool = True, stop_at_fixed_point: bool = True):
-        super().__init__(max_turns=steps, fill_at_end=fill_at_end, stop_at_fixed_point=stop_at_fixed_point)
+    reveals_by_block = True
+    samples_tokens = True
+
+    def __init__(self, steps: int = 16, fill_at_end: bool = True, stop_at_fixed_point: bool = True,
+                 block_size: int | None = None, temperature: float = 0.0):
+        super().__init__(max_turns=steps, fill_at_end=fill_at_end, stop_at_fixed_point=stop_at_fixed_point,
+                         block_size=block_size, temperature=temperature)
         self.steps = steps
 
     def decide(self, probs, x, editable, ctx: TurnContext):
-        n0, s, S = ctx.masked_at_start, ctx.turn, self.steps
+        n0, s = ctx.block_masked_at_start, ctx.block_turn
+        S = torch.clamp(torch.div(self.steps, ctx.blocks, rounding_mode="floor"), min=1)
         k = torch.div(n0 * (s + 1) + S - 1, S, rounding_mode="floor") - torch.div(n0 * s + S - 1, S, rounding_mode="floor")
         k = k.clamp(min=1)  # fewer masks than steps: one per turn, finishing early
-        conf, tokens = best_token(probs, ctx.mask_id)
-        reveal = top_k_per_row(conf, editable & (x == ctx.mask_id), k)
+        conf, tokens = ctx.pick(probs)
+        reveal = top_k_per_row(conf, ctx.revealable, k)
         return torch.zeros_like(reveal), reveal, tokens
 
     def done(self, old, new, editable, mask_id):

@@ -38,10 +38,18 @@ class Task:
     vocab_size: int  # including the mask token
     mask_id: int
     seq_len: int
+    splits: tuple = ("test", "val")  # what `rm prepare split=...` writes (besides native)
+    native_k: int = 3  # top-k that `rm prepare split=native` caches when no k= is given
 
     def signature(self) -> dict:
         """What a checkpoint must agree on to be used with this task."""
         return {"task": self.name, "vocab_size": self.vocab_size, "mask_id": self.mask_id, "seq_len": self.seq_len}
+
+    def for_checkpoint(self, trained: "Task") -> "Task":
+        """The task eval/infer/prepare work with, once `trained` (the checkpoint's own task) has passed
+        the signature check: by default this command's task. A task whose vocabulary comes from the
+        model (text) returns its options bound to the checkpoint's vocabulary."""
+        return self
 
     def coordinates(self) -> torch.Tensor | None:
         """[axes, seq_len] integer coordinates of each position (None: plain sequence positions)."""
@@ -63,10 +71,24 @@ class Task:
         (e.g. solving every puzzle for its gold) overrides this to read only those."""
         return self.test_examples(path).take(limit)
 
+    def benchmark_examples(self, name: str, limit: int | None = None, **options) -> Examples:
+        """What `rm eval benchmark=NAME` scores (rm_cli.benchmarks)."""
+        raise UserError(f"task {self.name!r} has no benchmarks; benchmark= is for task=text")
+
     def native_examples(self, n: int | None = None, seed: int | None = None) -> Examples:
         """Training-distribution examples with their editable positions masked: the inputs on which
         `rm prepare split=native` caches a frozen checkpoint's top-k wrong tokens."""
         raise UserError(f"corruption=native is not available for task {self.name!r}")
+
+    def write_native_cache(self, model, path, k: int, n: int | None, seed: int | None, batch_size: int, source: str) -> None:
+        """`rm prepare split=native`: the frozen `model`'s top-k wrong tokens on native_examples(), one torch file."""
+        import torch
+
+        from rm_cli.corruption import build_native_cache
+        from rm_cli.io import atomic_write_bytes
+
+        cache = build_native_cache(model, self.native_examples(n, seed), k, batch_size, source=source)
+        atomic_write_bytes(path, lambda f: torch.save(cache, f))
 
     def write_split(self, split: str, path, n: int | None = None, seed: int | None = None) -> None:
         """Write a fixed evaluation split to `path` (what `rm prepare` does)."""
@@ -79,8 +101,35 @@ class Task:
     def metrics(self, examples: Examples, result) -> dict:
         raise NotImplementedError
 
+    def evaluate(self, examples: Examples, result) -> tuple[dict, list]:
+        """(metrics, one prediction per example) for `rm eval`'s results file."""
+        return self.metrics(examples, result), [self.format_output(row) for row in result.tokens]
+
     def format_output(self, tokens: torch.Tensor) -> str:
         raise NotImplementedError
+
+    def print_outputs(self, examples: Examples, outputs: list[str], console) -> None:
+        """How `rm infer` prints its outputs: one a line."""
+        print("\n".join(outputs))
+
+    def write_outputs(self, path, examples: Examples, outputs: list[str]) -> None:
+        """What `rm infer output=FILE` writes: one output a line, atomically."""
+        from rm_cli.io import atomic_write_text
+
+        atomic_write_text(path, "\n".join(outputs) + "\n")
+
+    def check_output(self, output, prompts) -> None:
+        """Fail before decoding when what `rm infer output=...` names could not be written (by default a
+        file path; a task that writes files instead of text may name a folder, derived from `prompts`)."""
+        from rm_cli.io import check_writable
+
+        check_writable(output)
+
+    def write_files(self, output, examples: Examples, result, show_trajectory: bool = False) -> list | None:
+        """`rm infer` for a task whose outputs are files (images) rather than lines of text: write them
+        all, atomically, and return their paths. None (the default): outputs are text, printed by
+        print_outputs or written by write_outputs."""
+        return None
 
     def render_turns(self, trajectory: torch.Tensor):
         """A rich renderable per turn of one example's trajectory [turns + 1, N]."""

@@ -1,0 +1,499 @@
+"""task=image: edit a 2x2 Fashion-MNIST scene as an instruction asks (docs/image_editing.md).
+
+Sequence (layout.py): 3 instruction tokens + the source scene's tokens (context) + the canvas
+(editable). The canvas starts as the source (`canvas=source`, RM's decoding: re-mask what must
+change, then reveal) or all-masked (`canvas=masked`, the regenerate/sft baselines); null follows
+the training objective (rm -> source, mdm -> masked) and, at eval/infer, the checkpoint.
+
+RM rules: a canvas token that differs between source and target is WRONG, its wrong token being
+the source's (corruption=source reads it from the batch); every other canvas token is KEEP.
+
+`rm prepare task=image split=...` writes the fixed `test`/`val` pair files, trains the
+`tokenizer` and the success `classifier`, or writes a folder of `prompts` (scenes as PNG plus a
+prompt file) for `rm infer`.
+"""
+
+import copy
+import json
+import math
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+from rich.console import Console
+from rich.table import Table
+
+from rm_cli.errors import UserError
+from rm_cli.io import atomic_write_dir, check_new_dir
+from rm_cli.tasks.base import Examples, Task
+from rm_cli.tasks.image import fashion, pairs as pair_io, render
+from rm_cli.tasks.image import instructions as ins
+from rm_cli.tasks.image.classifier import EMPTY_CLASS, load_classifier
+from rm_cli.tasks.image.layout import Layout
+from rm_cli.tasks.image.metrics import localisation, pixel_metrics, psnr, remasked_positions
+from rm_cli.tasks.image.scenes import EMPTY, POSITIONS, SCENE, compose, quadrant_box, region_mask, split_quadrants
+from rm_cli.tasks.image.tokenizer import load_tokenizer
+from rm_cli.trajectory import KEEP, WRONG
+
+TEST_SEED, VAL_SEED = 1234, 4321
+CANVAS_STARTS = ("source", "masked")
+TOKENIZER_FIT = {"patch": 7, "codebook": 256, "dim": 16, "channels": 64, "epochs": 4, "batch_size": 128, "lr": 2e-3,
+                 "beta": 0.25, "restart_every": 200, "empty_rate": 0.05, "eval_items": 10000}
+CLASSIFIER_FIT = {"channels": 32, "epochs": 3, "batch_size": 128, "lr": 1e-3, "eval_items": 10000}
+
+
+def shipped_test_file() -> Path:
+    return Path(str(resources.files("rm_cli") / "data" / "image_edit_test.jsonl"))
+
+
+class _Unpinned:
+    """A signature value this command does not pin: it equals whatever the checkpoint has."""
+
+    def __eq__(self, other) -> bool:
+        return True
+
+    def __ne__(self, other) -> bool:
+        return False
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        return "<the checkpoint's>"
+
+
+UNPINNED = _Unpinned()
+
+
+@dataclass
+class ImageExamples(Examples):
+    """Examples plus what pixel metrics and image outputs need."""
+
+    source_tokens: torch.Tensor | None = None  # [n, n_image]
+    source_pixels: torch.Tensor | None = None  # [n, 56, 56] uint8, the real source scene
+    target_pixels: torch.Tensor | None = None  # [n, 56, 56] uint8, the real target scene (scored examples)
+    instructions: list = field(default_factory=list)  # ins.Instruction per example
+    texts: list = field(default_factory=list)  # the instruction as written
+    ids: list = field(default_factory=list)
+    images: list = field(default_factory=list)  # input image paths (rm infer)
+
+    def take(self, n: int | None) -> "ImageExamples":
+        if n is None:
+            return self
+        cut = lambda t: None if t is None else t[:n]  # noqa: E731
+        return ImageExamples(self.inputs[:n], self.editable[:n], cut(self.gold), self.source, self.lines[:n],
+                             cut(self.source_tokens), cut(self.source_pixels), cut(self.target_pixels),
+                             self.instructions[:n], self.texts[:n], self.ids[:n], self.images[:n])
+
+
+class ImageTrainStream(torch.utils.data.IterableDataset):
+    """Endless batches of random edit pairs over the training pool, from pre-computed item codes."""
+
+    def __init__(self, codes: torch.Tensor, labels: torch.Tensor, empty_codes: torch.Tensor, layout: Layout,
+                 batch_size: int, seed: int, empty_rate: float, instructions: bool):
+        super().__init__()
+        self.codes = torch.cat([codes, empty_codes.unsqueeze(0)])  # row P: an empty quadrant
+        self.labels, self.layout, self.batch_size, self.seed = labels, layout, batch_size, seed
+        self.empty_rate, self.instructions = empty_rate, instructions
+
+    def tokens(self, refs: torch.Tensor) -> torch.Tensor:
+        empty_row = self.codes.shape[0] - 1
+        return self.codes[torch.where(refs == EMPTY, empty_row, refs)].flatten(1)
+
+    def __iter__(self):
+        g = torch.Generator().manual_seed(self.seed)
+        lay = self.layout
+        while True:
+            p = pair_io.draw(self.labels, self.batch_size, g, self.empty_rate)
+            src, tgt = self.tokens(p.source), self.tokens(p.target)
+            instr = instruction_batch(lay, p.verb, p.quadrant, p.cls, self.instructions)
+            gold = lay.sequence(instr, src, tgt)
+            editable = lay.editable(self.batch_size)
+            rule = torch.full_like(gold, KEEP)
+            rule[:, lay.canvas] = torch.where(src != tgt, WRONG, KEEP)
+            wrong = gold.clone()
+            wrong[:, lay.canvas] = src
+            yield {"gold": gold, "editable": editable, "rule": rule, "wrong_candidates": wrong.unsqueeze(-1)}
+
+
+def instruction_batch(layout: Layout, verb, quadrant, cls, shown: bool) -> torch.Tensor:
+    """[B, 3] instruction ids; three `none` ids when instructions are hidden."""
+    none = layout.word_id(ins.NONE)
+    if not shown:
+        return torch.full((verb.shape[0], 3), none)
+    base = layout.codebook_size
+    return torch.stack([base + verb, base + len(ins.VERBS) + quadrant,
+                        torch.where(cls < 0, none, base + len(ins.VERBS) + len(POSITIONS) + cls.clamp(min=0))], dim=1)
+
+
+class ImageTask(Task):
+    splits = ("test", "val", "tokenizer", "classifier", "prompts")
+
+    def __init__(self, name: str = "image", data_dir: str = fashion.DEFAULT_DIR, tokenizer: str | None = None,
+                 classifier: str | None = None, canvas: str | None = None, objective: str | None = None,
+                 instructions: bool | None = None, empty_rate: float = 0.25, val_size: int = 200, test_size: int = 600,
+                 test_file: str | None = None, change_threshold: float = 0.1, tokenizer_fit=None, classifier_fit=None):
+        # Nothing here may raise: Hydra's instantiate would bury a UserError in its own traceback, so options
+        # are checked, and the tokenizer loaded, at first use (_tok).
+        self.name, self.data_dir, self.classifier = name, str(data_dir), classifier
+        self.asked_canvas, self.objective = canvas, objective
+        self.canvas = canvas or {"rm": "source", "mdm": "masked"}.get(objective)
+        self.asked_instructions = instructions
+        self.instructions = True if instructions is None else bool(instructions)
+        self.empty_rate, self.val_size, self.test_size, self.test_file = empty_rate, val_size, test_size, test_file
+        self.change_threshold = change_threshold
+        self.tokenizer_fit = {**TOKENIZER_FIT, **dict(tokenizer_fit or {})}
+        self.classifier_fit = {**CLASSIFIER_FIT, **dict(classifier_fit or {})}
+        self.tokenizer_path, self._tokenizer = tokenizer, None
+
+    def _check_options(self) -> None:
+        if self.asked_canvas is not None and self.asked_canvas not in CANVAS_STARTS:
+            raise UserError(f"task.canvas must be one of {', '.join(CANVAS_STARTS)} or null, got {self.asked_canvas!r}")
+        if not 0.0 <= self.empty_rate < 1.0:
+            raise UserError(f"task.empty_rate must be in [0, 1), got {self.empty_rate}")
+        if not 0.0 < self.change_threshold < 1.0:
+            raise UserError(f"task.change_threshold must be in (0, 1), got {self.change_threshold}")
+
+    @property
+    def tokenizer(self):
+        """The SceneTokenizer of task.tokenizer (loaded at first use), or None when not set."""
+        if self._tokenizer is None and self.tokenizer_path:
+            self._tokenizer = load_tokenizer(self.tokenizer_path)
+        return self._tokenizer
+
+    # ---- vocabulary and layout --------------------------------------------------------------
+    def _tok(self):
+        self._check_options()
+        if self.tokenizer is None:
+            raise UserError("task=image needs task.tokenizer=FILE (train one with: rm prepare task=image "
+                            "split=tokenizer output=FILE)")
+        return self.tokenizer
+
+    @property
+    def layout(self) -> Layout:
+        tok = self._tok()
+        if getattr(self, "_layout_of", None) is not tok:
+            self._layout, self._layout_of = Layout(tok.codebook_size, tok.coordinates()), tok
+        return self._layout
+
+    @property
+    def vocab_size(self) -> int:
+        return self.layout.vocab_size
+
+    @property
+    def mask_id(self) -> int:
+        return self.layout.mask_id
+
+    @property
+    def seq_len(self) -> int:
+        return self.layout.seq_len
+
+    def coordinates(self) -> torch.Tensor:
+        return self.layout.coordinates()
+
+    def signature(self) -> dict:
+        if not self.tokenizer_path:
+            return {"task": self.name, **dict.fromkeys(("tokenizer", "vocab_size", "mask_id", "seq_len"), UNPINNED)}
+        return {"task": self.name, "tokenizer": self.tokenizer.fingerprint, "vocab_size": self.vocab_size,
+                "mask_id": self.mask_id, "seq_len": self.seq_len}
+
+    def for_checkpoint(self, trained: "ImageTask") -> "ImageTask":
+        """This command's options; what it leaves null (tokenizer, canvas start, instructions shown,
+        classifier) is the checkpoint's."""
+        bound = copy.copy(self)
+        if not self.tokenizer_path:
+            bound.tokenizer_path, bound._tokenizer = trained.tokenizer_path, trained.tokenizer
+        bound.canvas = self.canvas or trained.canvas
+        bound.instructions = trained.instructions if self.asked_instructions is None else self.instructions
+        bound.classifier = self.classifier or trained.classifier
+        return bound
+
+    # ---- data -------------------------------------------------------------------------------
+    def _canvas_start(self, source_tokens: torch.Tensor) -> torch.Tensor:
+        if self.canvas is None:
+            raise UserError("task.canvas is not set: source (RM decoding) or masked (regenerate/sft)")
+        return source_tokens if self.canvas == "source" else torch.full_like(source_tokens, self.mask_id)
+
+    def _examples(self, source_px: np.ndarray, target_px: np.ndarray | None, instructions: list, texts: list, ids: list,
+                  source: str, lines: list, images: list = ()) -> ImageExamples:
+        lay, tok = self.layout, self._tok()
+        src_px = torch.from_numpy(np.ascontiguousarray(source_px))
+        src = tok.encode(src_px)
+        n = len(instructions)
+        instr = torch.stack([lay.instruction_ids(i if self.instructions else None) for i in instructions])
+        inputs = lay.sequence(instr, src, self._canvas_start(src))
+        gold, tgt_px = None, None
+        if target_px is not None:
+            tgt_px = torch.from_numpy(np.ascontiguousarray(target_px))
+            gold = lay.sequence(instr, src, tok.encode(tgt_px))
+        return ImageExamples(inputs, lay.editable(n), gold, source, list(lines), src, src_px, tgt_px, list(instructions),
+                             list(texts), list(ids), list(images))
+
+    def _from_records(self, records: list[dict], lines: list[int], source: str) -> ImageExamples:
+        src_px, tgt_px = [], []
+        for rec, line in zip(records, lines):
+            items = fashion.images(self.data_dir, rec["split"])
+            for refs in (rec["source"], rec["target"]):
+                if max(refs) >= len(items):
+                    raise UserError(f"item {max(refs)} is not in {rec['split']} ({len(items)} images under "
+                                    f"{self.data_dir})", path=source, line=line)
+            src_px.append(compose(items, rec["source"]))
+            tgt_px.append(compose(items, rec["target"]))
+        parsed = [r["parsed"] for r in records]
+        return self._examples(np.stack(src_px), np.stack(tgt_px), parsed, [r["instruction"] for r in records],
+                              [str(r.get("id", line)) for r, line in zip(records, lines)], source, lines)
+
+    def _generated(self, pool_name: str, n: int, seed: int) -> tuple[pair_io.Pairs, str]:
+        split, pool = fashion.pool(self.data_dir, pool_name)
+        return pair_io.generate(fashion.labels(self.data_dir, split), pool, n, seed, self.empty_rate), split
+
+    def _pair_records(self, pool_name: str, n: int, seed: int) -> list[dict]:
+        pairs, split = self._generated(pool_name, n, seed)
+        return pair_io.records(pairs, split, prefix=f"{pool_name}-")
+
+    def train_stream(self, batch_size: int, seed: int) -> ImageTrainStream:
+        split, pool = fashion.pool(self.data_dir, "train")
+        tok = self._tok()
+        codes = tok.encode_items(torch.from_numpy(fashion.images(self.data_dir, split)[pool]))
+        labels = torch.from_numpy(fashion.labels(self.data_dir, split)[pool])
+        return ImageTrainStream(codes, labels, tok.empty_codes, self.layout, batch_size, seed, self.empty_rate,
+                                self.instructions)
+
+    def val_examples(self) -> ImageExamples:
+        recs = self._pair_records("val", self.val_size, VAL_SEED)
+        for r in recs:
+            r["parsed"] = ins.parse(r["instruction"])
+        return self._from_records(recs, list(range(1, len(recs) + 1)), f"generated pairs (val, seed {VAL_SEED})")
+
+    def test_examples(self, path=None) -> ImageExamples:
+        path = path or self.test_file or shipped_test_file()
+        records, lines = pair_io.read_jsonl(path)
+        return self._from_records(records, lines, str(path))
+
+    def prompt_examples(self, path) -> ImageExamples:
+        from rm_cli.tasks.image.prompts import read_prompts
+
+        prompts = read_prompts(path)
+        return self._examples(np.stack([p.pixels for p in prompts]), None, [p.instruction for p in prompts],
+                              [p.text for p in prompts], [str(p.line) for p in prompts], str(path),
+                              [p.line for p in prompts], [p.image for p in prompts])
+
+    def write_split(self, split: str, path, n: int | None = None, seed: int | None = None) -> None:
+        self._check_options()
+        if split == "test":
+            pair_io.write_jsonl(path, self._pair_records("test", n or self.test_size, TEST_SEED if seed is None else seed))
+        elif split == "val":
+            pair_io.write_jsonl(path, self._pair_records("val", n or self.val_size, VAL_SEED if seed is None else seed))
+        elif split == "tokenizer":
+            from rm_cli.tasks.image.tokenizer_fit import fit_tokenizer
+
+            _print_report("tokenizer", fit_tokenizer(self.data_dir, path, n, seed or 0, self.tokenizer_fit))
+        elif split == "classifier":
+            from rm_cli.tasks.image.classifier import fit_classifier
+
+            _print_report("classifier", fit_classifier(self.data_dir, path, n, seed or 0, self.classifier_fit,
+                                                       self.tokenizer))
+        elif split == "prompts":
+            self._write_prompt_folder(path, n or 8, seed)
+        else:
+            raise UserError(f"split must be one of {', '.join(self.splits)}, got {split!r}")
+
+    def _write_prompt_folder(self, path, n: int, seed: int | None) -> None:
+        """The first n test pairs (shipped file, or `seed`'s) as scene PNGs plus prompts.jsonl for rm infer."""
+        if seed is None:
+            records, _ = pair_io.read_jsonl(self.test_file or shipped_test_file())
+        else:
+            records = self._pair_records("test", n, seed)
+        records = records[:n]
+
+        def fill(folder: Path) -> None:
+            from PIL import Image
+
+            lines = []
+            for rec in records:
+                items = fashion.images(self.data_dir, rec["split"])
+                name = f"{rec['id']}.png"
+                Image.fromarray(compose(items, rec["source"]), "L").save(folder / name)
+                lines.append(json.dumps({"image": name, "instruction": rec["instruction"], "id": rec["id"]}))
+            (folder / "prompts.jsonl").write_text("\n".join(lines) + "\n")
+
+        atomic_write_dir(path, fill)
+
+    # ---- scoring ----------------------------------------------------------------------------
+    def evaluate(self, examples: ImageExamples, result) -> tuple[dict, list]:
+        if examples.target_pixels is None:
+            raise UserError(f"{examples.source}: these examples have no target scenes to score against")
+        tok, lay = self._tok(), self.layout
+        n = len(examples)
+        canvas = result.tokens[:, lay.canvas]
+        edited, source_dec = tok.decode(canvas), tok.decode(examples.source_tokens)
+        target_tokens = examples.gold[:, lay.canvas]
+        target_dec = tok.decode(target_tokens)
+        quadrant = torch.tensor([i.quadrant for i in examples.instructions])
+        region = torch.from_numpy(np.stack([region_mask(int(q)) for q in quadrant]))
+        real = examples.target_pixels.float()
+        pm = pixel_metrics(source_dec, edited, real, region, self.change_threshold)
+        gold_pm = pixel_metrics(source_dec, target_dec, real, region, self.change_threshold)
+        metrics = {
+            "precision_pct": _pct(pm["precision"]), "coverage_pct": _pct(pm["coverage"]),
+            "mae_out": _mean(pm["mae_out"]), "psnr_out_db": _mean(pm["psnr_out"]), "ssim_out": _mean(pm["ssim_out"]),
+        }
+        wanted = torch.tensor([EMPTY_CLASS if i.cls is None else i.cls for i in examples.instructions])
+        verbs = torch.tensor([i.verb for i in examples.instructions])
+        predicted = gold_predicted = None
+        if self.classifier:
+            judge = load_classifier(self.classifier)
+            pick = lambda img: split_quadrants(img)[torch.arange(n), quadrant]  # noqa: E731
+            predicted, gold_predicted = judge.predict(pick(edited)), judge.predict(pick(target_dec))
+            ok = predicted == wanted
+            metrics["success_pct"] = _pct(ok.float())
+            for v, verb in enumerate(ins.VERBS):
+                metrics[f"success_{verb}_pct"] = _pct(ok[verbs == v].float())
+        remasked = region_tokens = None
+        if result.trajectory is not None:
+            remasked = remasked_positions(result.trajectory[:, :, lay.canvas], self.mask_id)
+            region_tokens = torch.zeros_like(remasked)
+            for i, q in enumerate(quadrant.tolist()):
+                region_tokens[i, tok.quadrant_tokens(q)] = True
+            loc = localisation(remasked, region_tokens, target_tokens != examples.source_tokens)
+            metrics["remask_precision_pct"] = _pct(loc["precision"])
+            metrics["remask_recall_pct"] = _pct(loc["recall"])
+        metrics["no_change_pct"] = _pct((pm["changed"].sum((-2, -1)) == 0).float())
+        metrics["nfe_per_example"] = _mean(result.nfe.float())
+        metrics["remasks_per_example"] = _mean(result.remask_total.float())
+        # ceilings: the tokenizer's own reconstruction, and the real target through tokenizer and classifier
+        metrics["ceiling_psnr_out_db"] = _mean(psnr(source_dec, examples.source_pixels, mask=~region))
+        metrics["gold_coverage_pct"] = _pct(gold_pm["coverage"])
+        if gold_predicted is not None:
+            metrics["gold_success_pct"] = _pct((gold_predicted == wanted).float())
+        records = []
+        for i in range(n):
+            rec = {"id": examples.ids[i] if examples.ids else str(i), "line": examples.lines[i] if examples.lines else None,
+                   "instruction": examples.texts[i], "changed_pixels": int(pm["changed"][i].sum()),
+                   "precision": _num(pm["precision"][i]), "coverage": _num(pm["coverage"][i]),
+                   "psnr_out_db": _num(pm["psnr_out"][i]), "nfe": int(result.nfe[i]),
+                   "canvas": " ".join(str(int(t)) for t in canvas[i])}
+            if predicted is not None:
+                pred = int(predicted[i])
+                rec["predicted"] = "empty" if pred == EMPTY_CLASS else fashion.CLASSES[pred]
+                rec["success"] = bool(pred == int(wanted[i]))
+            if remasked is not None:
+                rec["remasked_tokens"] = int(remasked[i].sum())
+            records.append(rec)
+        return metrics, records
+
+    def metrics(self, examples: ImageExamples, result) -> dict:
+        return self.evaluate(examples, result)[0]
+
+    # ---- display and files ------------------------------------------------------------------
+    def token_name(self, t: int) -> str:
+        lay = self.layout
+        if t == lay.mask_id:
+            return "[MASK]"
+        return str(t) if t < lay.codebook_size else ins.WORDS[t - lay.codebook_size].replace(" ", "-")
+
+    def format_output(self, tokens: torch.Tensor) -> str:
+        """The canvas as code ids (a whole sequence), else every token by name."""
+        lay = self.layout
+        if tokens.shape[-1] == lay.seq_len:
+            tokens = tokens[lay.canvas]
+        return " ".join(self.token_name(int(t)) for t in tokens)
+
+    def render_turns(self, trajectory: torch.Tensor):
+        lay, tok = self.layout, self._tok()
+        source = trajectory[0, lay.source]
+        out = []
+        for s in range(trajectory.shape[0]):
+            now = trajectory[s, lay.canvas]
+            remasked, revealed = render.turn_counts(trajectory[max(s - 1, 0), lay.canvas], now, self.mask_id) if s else (0, 0)
+            masked = int((now == self.mask_id).sum())
+            title = f"turn {s}: {remasked} re-masked, {revealed} revealed, {masked} masked ('_' masked, '#' differs from source)"
+            out.append(render.token_map(now, source, tok.grid, self.mask_id, title))
+        return out
+
+    def print_outputs(self, examples: ImageExamples, outputs: list[str], console) -> None:
+        for line, text, out in zip(examples.lines, examples.texts, outputs):
+            console.print(f"{examples.source}:{line}: {text}: canvas {out}", markup=False, highlight=False)
+
+    def output_dir(self, output, prompts) -> Path:
+        return Path(str(output)) if output else Path(str(prompts)).with_suffix(".out")
+
+    def check_output(self, output, prompts) -> None:
+        check_new_dir(self.output_dir(output, prompts))
+
+    def write_files(self, output, examples: ImageExamples, result, show_trajectory: bool = False) -> list[Path]:
+        """Per prompt: the edited scene (56x56 PNG), the panel source | edited | changed pixels and, with
+        show_trajectory, an animated GIF of the turns; plus edits.jsonl. One folder, written atomically."""
+        tok, lay = self._tok(), self.layout
+        folder = self.output_dir(output, examples.source)
+        edited = tok.decode(result.tokens[:, lay.canvas]).round().clamp(0, 255).to(torch.uint8).numpy()
+        source_dec = tok.decode(examples.source_tokens).numpy()
+        files: dict[str, bytes] = {}
+        summary = []
+        for i, line in enumerate(examples.lines):
+            stem = f"{line:03d}_{Path(examples.images[i]).stem}" if examples.images else f"{i:03d}"
+            box = quadrant_box(examples.instructions[i].quadrant)
+            changed = np.abs(edited[i].astype(np.float32) - source_dec[i]) > self.change_threshold * 255.0
+            files[f"{stem}_edited.png"] = _png_gray(edited[i])
+            files[f"{stem}_panel.png"] = render.png_bytes(render.panel(examples.source_pixels[i].numpy(), edited[i], changed, box))
+            entry = {"line": line, "image": str(examples.images[i]) if examples.images else None,
+                     "instruction": examples.texts[i], "edited": f"{stem}_edited.png", "panel": f"{stem}_panel.png",
+                     "changed_pixels": int(changed.sum()), "nfe": int(result.nfe[i]),
+                     "remasked_tokens": int(result.remasked[:, i].sum()) if result.remasked.numel() else 0}
+            if show_trajectory and result.trajectory is not None:
+                files[f"{stem}_turns.gif"] = self._gif(examples, result.trajectory[: int(result.nfe[i]) + 1, i], i, box)
+                entry["turns"] = f"{stem}_turns.gif"
+            summary.append(entry)
+        files["edits.jsonl"] = "".join(json.dumps(e) + "\n" for e in summary).encode()
+
+        def fill(tmp: Path) -> None:
+            for name, data in files.items():
+                (tmp / name).write_bytes(data)
+
+        atomic_write_dir(folder, fill)
+        return [folder / name for name in files]
+
+    def _gif(self, examples: ImageExamples, trajectory: torch.Tensor, i: int, box) -> bytes:
+        tok, lay = self._tok(), self.layout
+        coords, patch = tok.coordinates(), tok.model.patch
+        frames, masked_boxes, captions = [], [], []
+        src = examples.source_tokens[i]
+        for s in range(trajectory.shape[0]):
+            canvas = trajectory[s, lay.canvas]
+            is_masked = canvas == self.mask_id
+            frames.append(tok.decode(torch.where(is_masked, src, canvas).unsqueeze(0))[0].numpy())
+            masked_boxes.append([(slice(int(r) * patch, int(r + 1) * patch), slice(int(c) * patch, int(c + 1) * patch))
+                                 for r, c in zip(coords[0][is_masked], coords[1][is_masked])])
+            re, rv = render.turn_counts(trajectory[max(s - 1, 0), lay.canvas], canvas, self.mask_id) if s else (0, 0)
+            captions.append(f"turn {s}: {re} re-masked, {rv} revealed")
+        return render.trajectory_gif(examples.source_pixels[i].numpy(), frames, masked_boxes, captions, box)
+
+
+def _png_gray(pixels: np.ndarray) -> bytes:
+    from PIL import Image
+
+    return render.png_bytes(Image.fromarray(np.asarray(pixels, dtype=np.uint8), "L"))
+
+
+def _mean(x: torch.Tensor) -> float | None:
+    x = x[~torch.isnan(x)]
+    return round(float(x.mean()), 4) if x.numel() else None
+
+
+def _pct(x: torch.Tensor) -> float | None:
+    m = _mean(x.float())
+    return None if m is None else round(100.0 * m, 2)
+
+
+def _num(x: torch.Tensor) -> float | None:
+    return None if math.isnan(float(x)) else round(float(x), 4)
+
+
+def _print_report(what: str, metrics: dict) -> None:
+    table = Table(title=f"rm prepare: image {what}")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    for key, value in metrics.items():
+        table.add_row(key, str(value))
+    Console().print(table)

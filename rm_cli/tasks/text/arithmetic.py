@@ -1,0 +1,96 @@
+"""A seeded generator of multi-step arithmetic word problems with worked solutions.
+
+Small enough that a CPU model learns it, hard enough that one wrong digit anywhere in the
+chain gives a wrong final answer. A problem starts with a quantity, applies 1-3 operations
+(add, take away, multiply, keep a fraction) and asks for the result:
+
+    prompt:  Mia has 12 pears. Mia buys 7 more. Mia gives away 5. How many pears does Mia have now?
+    answer:  12 + 7 = 19. 19 - 5 = 14. #### 14
+
+The final answer follows "####" (GSM8K's convention), so `final_answer` reads it the same way
+from a gold answer and from a model's completion. Every number stays a non-negative integer
+below 1000. The same seed gives the same problems on every machine (Python's `random.Random`).
+"""
+
+import random
+import re
+
+NAMES = ["Mia", "Tom", "Ana", "Leo", "Sam", "Ivy", "Max", "Zoe", "Ben", "Eva", "Noah", "Lily", "Omar", "Ruth", "Kai", "Nina"]
+ITEMS = ["apples", "pears", "coins", "books", "stamps", "shells", "marbles", "cards", "pens", "eggs", "plums", "beads"]
+ADD = ["{n} buys {k} more.", "{n} finds {k} more.", "{n} gets {k} more."]
+SUB = ["{n} gives away {k}.", "{n} loses {k}.", "{n} sells {k}."]
+MUL = ["{n} gets {k} times as many."]
+DIV = ["{n} keeps 1/{k} of them."]
+LIMIT = 999
+
+
+def _step(rng: random.Random, value: int) -> tuple[str, str, int] | None:
+    """One operation on `value`: (sentence template, worked step, new value), or None if none fits."""
+    ops = ["add", "sub", "mul", "div"]
+    rng.shuffle(ops)
+    for op in ops:
+        if op == "add" and value + 1 <= LIMIT:
+            k = rng.randint(1, min(30, LIMIT - value))
+            return rng.choice(ADD).replace("{k}", str(k)), f"{value} + {k} = {value + k}.", value + k
+        if op == "sub" and value >= 2:
+            k = rng.randint(1, min(30, value - 1))
+            return rng.choice(SUB).replace("{k}", str(k)), f"{value} - {k} = {value - k}.", value - k
+        if op == "mul" and 2 * value <= LIMIT:
+            k = rng.randint(2, min(4, LIMIT // value))
+            return rng.choice(MUL).replace("{k}", str(k)), f"{value} * {k} = {value * k}.", value * k
+        if op == "div":
+            divisors = [k for k in range(2, 7) if value % k == 0 and value // k >= 1]
+            if divisors:
+                k = rng.choice(divisors)
+                return rng.choice(DIV).replace("{k}", str(k)), f"{value} / {k} = {value // k}.", value // k
+    return None
+
+
+def problem(rng: random.Random, min_ops: int = 1, max_ops: int = 3) -> dict:
+    """One problem: {"prompt", "answer"} drawn from `rng`."""
+    name, item = rng.choice(NAMES), rng.choice(ITEMS)
+    value = rng.randint(2, 60)
+    sentences, steps = [f"{name} has {value} {item}."], []
+    for _ in range(rng.randint(min_ops, max_ops)):
+        template, step, value = _step(rng, value)
+        sentences.append(template.replace("{n}", name))
+        steps.append(step)
+    sentences.append(f"How many {item} does {name} have now?")
+    return {"prompt": " ".join(sentences), "answer": f"{' '.join(steps)} #### {value}"}
+
+
+def generate(seed: int, n: int, exclude: set[str] = frozenset(), min_ops: int = 1, max_ops: int = 3, prefix: str = "") -> list[dict]:
+    """n problems with distinct prompts, none of them in `exclude`, each with an id `prefix-i`."""
+    if not 1 <= min_ops <= max_ops:
+        raise ValueError(f"need 1 <= min_ops <= max_ops, got {min_ops}..{max_ops}")
+    rng, seen, out = random.Random(seed), set(exclude), []
+    while len(out) < n:
+        p = problem(rng, min_ops, max_ops)
+        if p["prompt"] not in seen:
+            seen.add(p["prompt"])
+            out.append({"id": f"{prefix}{len(out)}", **p})
+    return out
+
+
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+
+
+_MARKER = re.compile(r"#\s*#\s*#\s*#")  # '####', also as a word-piece tokenizer decodes it ('# # # #')
+
+
+def final_answer(text: str) -> str | None:
+    """The final answer of a solution: the number after the last '####', else the last number."""
+    parts = _MARKER.split(text)
+    if len(parts) > 1:
+        found = _NUMBER.findall(parts[-1])
+        return normalize_number(found[0]) if found else None
+    found = _NUMBER.findall(text)
+    return normalize_number(found[-1]) if found else None
+
+
+def normalize_number(s: str) -> str:
+    """'1,200' -> '1200', '14.0' -> '14', '-3.50' -> '-3.5': equal numbers compare equal as strings."""
+    s = s.replace(",", "")
+    if "." in s:
+        s = s.rstrip("0").rstrip(".")
+    return "0" if s in ("-0", "") else s

@@ -1,0 +1,147 @@
+"""Reading the text task's files, with one clear error naming the file and line.
+
+Prompt/answer tables (training, validation and test data) load through Hugging Face `datasets`:
+JSONL/JSON, CSV, Parquet, or a folder written by `Dataset.save_to_disk`, each row with string
+`prompt` and `answer` fields (an `id` is kept when present). Prompt files for `rm infer` are
+plain text (one prompt a line) or JSONL (a `prompt` field): read line by line, so that every
+error names its line.
+"""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from rm_cli.errors import UserError
+
+BUILDERS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
+
+
+@dataclass
+class Record:
+    line: int  # line (JSONL, plain text) or 1-based row (other formats) in the source file
+    prompt: str
+    answer: str | None = None
+    id: str = ""
+
+
+def _check_file(path) -> Path:
+    p = Path(str(path))
+    if not p.exists():
+        raise UserError("no such file", path=path)
+    return p
+
+
+def _bad_json_line(p: Path) -> tuple[int, str] | None:
+    """(line, reason) of the first line of a JSONL file that is not a JSON object."""
+    with p.open(encoding="utf-8", errors="replace") as f:
+        for number, text in enumerate(f, 1):
+            if not text.strip():
+                continue
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError as e:
+                return number, f"not valid JSON ({e.msg})"
+            if not isinstance(obj, dict):
+                return number, f"expected a JSON object, got {type(obj).__name__}"
+    return None
+
+
+def _line_numbers(p: Path, n: int) -> list[int]:
+    """Line of each row of a JSONL file (blank lines hold no row); rows elsewhere count from 1."""
+    if BUILDERS.get(p.suffix.lower()) != "json" or p.suffix.lower() == ".json":
+        return list(range(1, n + 1))
+    with p.open(encoding="utf-8", errors="replace") as f:
+        lines = [number for number, text in enumerate(f, 1) if text.strip()]
+    return lines[:n] + list(range(len(lines) + 1, n + 1))
+
+
+def load_table(path):
+    """The rows of a prompt/answer file as a `datasets.Dataset`."""
+    import datasets
+
+    p = _check_file(path)
+    datasets.disable_progress_bars()
+    if p.is_dir():
+        try:
+            table = datasets.load_from_disk(str(p))
+        except (FileNotFoundError, ValueError) as e:
+            raise UserError(f"not a dataset folder written by save_to_disk ({e.__class__.__name__})", path=path) from None
+        if isinstance(table, datasets.DatasetDict):
+            raise UserError(f"holds several splits ({', '.join(table)}); point at one of them", path=path)
+        return table
+    builder = BUILDERS.get(p.suffix.lower())
+    if builder is None:
+        raise UserError(f"unknown file type {p.suffix!r}; use .jsonl, .json, .csv, .parquet or a save_to_disk folder", path=path)
+    if builder == "json" and p.suffix.lower() == ".jsonl":
+        bad = _bad_json_line(p)
+        if bad:
+            raise UserError(bad[1], path=path, line=bad[0])
+    try:
+        return datasets.load_dataset(builder, data_files=str(p), split="train")
+    except Exception as e:  # datasets/pyarrow raise many types for a malformed file
+        raise UserError(f"cannot read as {builder} ({e.__class__.__name__}: {str(e).splitlines()[0][:200]})", path=path) from None
+
+
+def read_pairs(path, need_answer: bool = True) -> list[Record]:
+    """Every row of a prompt/answer table, checked: non-empty string prompt (and answer)."""
+    table = load_table(path)
+    columns = set(table.column_names)
+    wanted = {"prompt", "answer"} if need_answer else {"prompt"}
+    if not wanted <= columns:
+        raise UserError(f"needs the fields {sorted(wanted)}; found {sorted(columns)}", path=path)
+    if len(table) == 0:
+        raise UserError("holds no rows", path=path)
+    lines = _line_numbers(Path(str(path)), len(table))
+    out = []
+    for i, row in enumerate(table):
+        prompt, answer = row.get("prompt"), row.get("answer")
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise UserError("prompt is empty or not a string", path=path, line=lines[i])
+        if need_answer and (not isinstance(answer, str) or not answer.strip()):
+            raise UserError("answer is empty or not a string", path=path, line=lines[i])
+        ident = row.get("id")
+        out.append(Record(lines[i], prompt, answer if isinstance(answer, str) else None,
+                          str(ident) if ident is not None else str(i)))
+    return out
+
+
+def read_prompts(path) -> list[Record]:
+    """Prompts of a plain-text file (one a line) or a JSONL file (`prompt`, optional `answer`/`id`).
+
+    A file is JSONL when its name ends in .jsonl or its first non-blank line starts with '{'.
+    Blank lines are skipped; line numbers are those of the file.
+    """
+    p = _check_file(path)
+    if p.is_dir():
+        raise UserError("is a directory; expected a prompt file", path=path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise UserError(f"cannot read: {e.__class__.__name__}", path=path) from None
+    lines = [(i + 1, s) for i, s in enumerate(text.splitlines()) if s.strip()]
+    if not lines:
+        raise UserError("file holds no prompts", path=path)
+    is_jsonl = p.suffix.lower() == ".jsonl" or lines[0][1].lstrip().startswith("{")
+    out = []
+    for number, s in lines:
+        if not is_jsonl:
+            out.append(Record(number, s.strip(), None, str(number)))
+            continue
+        try:
+            obj = json.loads(s)
+        except json.JSONDecodeError as e:
+            raise UserError(f"not valid JSON ({e.msg})", path=path, line=number) from None
+        if not isinstance(obj, dict):
+            raise UserError(f"expected a JSON object with a \"prompt\", got {type(obj).__name__}", path=path, line=number)
+        prompt = obj.get("prompt")
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise UserError("missing or empty \"prompt\" string", path=path, line=number)
+        answer = obj.get("answer")
+        out.append(Record(number, prompt, answer if isinstance(answer, str) else None, str(obj.get("id", number))))
+    return out
+
+
+def write_jsonl(path, rows: list[dict]) -> None:
+    from rm_cli.io import atomic_write_text
+
+    atomic_write_text(path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))

@@ -1,0 +1,131 @@
+"""Block (semi-autoregressive) decoding and temperature sampling in the rm and vanilla samplers."""
+
+import pytest
+import torch
+
+from rm_cli.errors import UserError
+from rm_cli.samplers import get_sampler
+from rm_cli.samplers.rm import RMSampler
+from rm_cli.samplers.vanilla import VanillaSampler
+
+M, V = 5, 6  # tokens 0..4, mask 5
+
+
+class ConfidentModel:
+    """Gold at every masked position, more confident further right (so an unconstrained sampler
+    would reveal right to left); MASK for a visible wrong token. Optionally a real random model."""
+
+    mask_id = M
+
+    def __init__(self, gold, wrong_once_at=None):
+        self.gold, self.wrong_once_at, self.seen = gold, wrong_once_at, set()
+
+    def start(self, x0):
+        return torch.arange(x0.shape[0])
+
+    def advance(self, state, x):
+        return state
+
+    def logits(self, x, state):
+        gold = self.gold[state]
+        n = x.shape[1]
+        conf = torch.linspace(0.5, 0.9, n).expand(x.shape)
+        target = gold.clone()
+        if self.wrong_once_at is not None and self.wrong_once_at not in self.seen:  # first reveal there is wrong
+            target[:, self.wrong_once_at] = (gold[:, self.wrong_once_at] + 1) % M
+        probs = torch.full((*x.shape, V), 0.01)
+        probs.scatter_(-1, target.unsqueeze(-1), conf.unsqueeze(-1))
+        wrong = (x != M) & (x != gold)
+        if self.wrong_once_at is not None and wrong[:, self.wrong_once_at].any():
+            self.seen.add(self.wrong_once_at)
+        probs[..., M] = torch.where(wrong, 0.99, 0.001)
+        return probs.log()
+
+
+def reveal_order(res, row=0):
+    out = []
+    for s in range(res.trajectory.shape[0] - 1):
+        changed = (res.trajectory[s + 1, row] != M) & (res.trajectory[s, row] == M)
+        out.append(changed.nonzero().flatten().tolist())
+    return out
+
+
+def test_rm_reveals_block_by_block_and_returns_to_a_remasked_earlier_block():
+    gold = torch.tensor([[0, 1, 2, 3, 4, 0]])
+    x0 = torch.tensor([[4, M, M, M, M, M]])
+    editable = torch.tensor([[False, True, True, True, True, True]])  # 5 editable: blocks {1,2} {3,4} {5}
+    free = RMSampler(max_turns=20, reveal_per_turn=1)(ConfidentModel(gold), x0, editable, record_trajectory=True)
+    assert reveal_order(free)[:2] == [[5], [4]]  # without blocks: most confident (rightmost) first
+    res = RMSampler(max_turns=20, reveal_per_turn=1, block_size=2)(ConfidentModel(gold), x0, editable, record_trajectory=True)
+    assert [o for o in reveal_order(res) if o] == [[2], [1], [4], [3], [5]]
+    assert res.tokens[0, 1:].tolist() == gold[0, 1:].tolist() and res.tokens[0, 0] == 4
+    # position 1 is first revealed wrong: it is re-masked in a later block's turn and block 1 becomes current again
+    back = RMSampler(max_turns=30, reveal_per_turn=1, block_size=2)(ConfidentModel(gold, wrong_once_at=1), x0, editable,
+                                                                     record_trajectory=True)
+    assert torch.equal(back.tokens[0, 1:], gold[0, 1:]) and back.remask_total.item() == 1
+    order = [o for o in reveal_order(back) if o]
+    # turn 3 re-masks 1 while revealing in block 2; then block 1 is current again and 1 is revealed before 3
+    assert order[:4] == [[2], [1], [4], [1]] and back.remasked[2, 0] == 1
+
+
+@pytest.mark.parametrize("block_size,steps,per_turn", [(None, 3, [2, 2, 2]), (2, 6, [1, 1, 1, 1, 1, 1]), (3, 4, [2, 1, 2, 1])])
+def test_vanilla_blocks_split_the_steps_and_reveal_only_inside_the_current_block(block_size, steps, per_turn):
+    gold = torch.tensor([[0, 1, 2, 3, 4, 0]])
+    x0 = torch.full((1, 6), M)
+    res = VanillaSampler(steps=steps, block_size=block_size)(ConfidentModel(gold), x0, torch.ones_like(x0, dtype=torch.bool),
+                                                             record_trajectory=True)
+    assert res.revealed[:, 0].tolist() == per_turn and torch.equal(res.tokens, gold)
+    if block_size:
+        first_turns = reveal_order(res)
+        seen = []
+        for turn in first_turns:
+            assert all(p // block_size == min(turn) // block_size for p in turn)  # one block per turn
+            seen += turn
+        assert [p // block_size for p in seen] == sorted(p // block_size for p in seen)  # blocks in order
+
+
+def test_block_size_and_temperature_are_rejected_where_a_sampler_ignores_them():
+    for name in ("topk_margin", "entropy"):
+        with pytest.raises(UserError, match="only rm and vanilla decode by block"):
+            get_sampler(name, steps=4, block_size=2)
+        with pytest.raises(UserError, match="only rm and vanilla sample"):
+            get_sampler(name, steps=4, temperature=1.0)
+    with pytest.raises(UserError, match="block_size must be null or >= 1"):
+        RMSampler(block_size=0)
+
+
+class RandomModel:
+    """A fixed random function of each row alone (no cross-row computation), so any batch-size
+    dependence of the result could only come from the sampler's random draws."""
+
+    mask_id = M
+
+    def __init__(self):
+        self.table = torch.randn(V, 7, V, generator=torch.Generator().manual_seed(0))
+
+    def start(self, x0):
+        return None
+
+    def advance(self, state, x):
+        return None
+
+    def logits(self, x, state):
+        return self.table[x, torch.arange(x.shape[1])]
+
+
+@pytest.mark.parametrize("sampler", [RMSampler(max_turns=12, reveal_per_turn=1, remask_cap=2, temperature=1.0),
+                                     VanillaSampler(steps=4, temperature=0.7, block_size=3)])
+def test_temperature_draws_are_per_example_so_results_do_not_depend_on_batch_size(sampler):
+    from rm_cli.decode import decode_examples
+    from rm_cli.tasks.base import Examples
+
+    n = 9
+    x0 = torch.full((n, 7), M)
+    x0[:, 0] = torch.arange(n) % M  # rows differ in their fixed first token
+    editable = torch.ones_like(x0, dtype=torch.bool)
+    editable[:, 0] = False
+    examples = Examples(x0, editable)
+    whole = decode_examples(sampler, RandomModel(), examples, batch_size=n, seed=5).tokens
+    for bs in (1, 4):
+        assert torch.equal(decode_examples(sampler, RandomModel(), examples, batch_size=bs, seed=5).tokens, whole)
+    assert not torch.equal(decode_examples(sampler, RandomModel(), examples, batch_size=n, seed=6).tokens, whole)
