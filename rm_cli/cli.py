@@ -61,6 +61,7 @@ def run_subcommand(prog: str, name: str, args: list[str]) -> None:
     import importlib
 
     import hydra
+    from hydra.errors import InstantiationException
 
     from rm_cli.config import conf_dir
     from rm_cli.errors import UserError
@@ -77,6 +78,14 @@ def run_subcommand(prog: str, name: str, args: list[str]) -> None:
             return command.run(cfg)
         except UserError as e:
             sys.stderr.write(f"{prog} {name}: error: {e}\n")
+            sys.exit(2)
+        except InstantiationException as e:  # Hydra wraps what a config's _target_ raises
+            cause = e.__cause__
+            while isinstance(cause, InstantiationException):
+                cause = cause.__cause__
+            if not isinstance(cause, UserError):
+                raise
+            sys.stderr.write(f"{prog} {name}: error: {cause}\n")
             sys.exit(2)
         except KeyboardInterrupt:
             sys.stderr.write(f"{prog} {name}: interrupted\n")
