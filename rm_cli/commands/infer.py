@@ -1,7 +1,8 @@
 """rm infer: decode every input of a prompt file; print the outputs or write them to a file.
 
 Everything is read and checked before decoding starts, and the output file is written only at
-the end (atomically), so bad input stops with one line and leaves no partial output.
+the end (atomically), so bad input stops with one line and leaves no partial output. A task whose
+outputs are files (task=image: PNGs, panels, GIFs) writes them through its write_files hook.
 """
 
 from hydra.utils import instantiate
@@ -10,13 +11,12 @@ from rich.console import Console
 
 from rm_cli.checkpoint import load_checkpoint
 from rm_cli.decode import decode_examples, on_device
-from rm_cli.io import check_writable
 
 
 def run(cfg: DictConfig) -> list[str]:
-    check_writable(cfg.output)
     module = on_device(load_checkpoint(cfg.checkpoint, cfg.task), cfg.device)
     task = instantiate(cfg.task).for_checkpoint(module.task)
+    task.check_output(cfg.output, cfg.prompts)
     examples = task.prompt_examples(cfg.prompts)
     sampler = instantiate(cfg.sampler)
     err = Console(stderr=True)
@@ -30,7 +30,10 @@ def run(cfg: DictConfig) -> list[str]:
             steps = int(result.nfe[i]) + 1
             for frame in task.render_turns(result.trajectory[:steps, i]):
                 out.print(frame)
-    if cfg.output:
+    written = task.write_files(cfg.output, examples, result, cfg.show_trajectory)
+    if written is not None:
+        print(f"wrote {len(written)} files to {written[0].parent}")
+    elif cfg.output:
         task.write_outputs(cfg.output, examples, outputs)
     elif not cfg.show_trajectory:
         task.print_outputs(examples, outputs, Console(highlight=False))
