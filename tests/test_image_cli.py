@@ -256,3 +256,12 @@ def test_train_without_a_tokenizer_file_stops_before_anything_is_written(tmp_pat
     assert str(e.value) == (f"{tmp_path}/none.pt: no such tokenizer checkpoint "
                             "(train one with: rm prepare task=image split=tokenizer output=FILE)")
     assert not (tmp_path / "run").exists()
+
+
+def test_eval_with_a_missing_classifier_stops_before_decoding(image_run, tmp_path):
+    out = tmp_path / "res.json"
+    code, _, err = rm_in_process("eval", "task=image", f"checkpoint={image_run['ckpt']}", f"test_file={image_run['test']}",
+                                 f"task.classifier={tmp_path}/none.pt", f"output={out}")
+    assert code == 2 and err == (f"rm eval: error: {tmp_path}/none.pt: no such classifier checkpoint "
+                                 "(train one with: rm prepare task=image split=classifier output=FILE)\n")
+    assert not out.exists()

@@ -22,6 +22,7 @@ from rm_cli.tasks.image.small_fit import fit
 
 FORMAT = "rm-image-classifier/1"
 EMPTY_CLASS = len(CLASSES)  # 10
+HINT = "train one with: rm prepare task=image split=classifier output=FILE"
 
 
 class ItemClassifier(nn.Module):
@@ -99,15 +100,14 @@ def fit_classifier(data_dir: str, path, n: int | None, seed: int, cfg: dict, tok
 
 def load_classifier(path) -> ItemClassifier:
     p = Path(str(path))
-    hint = "train one with: rm prepare task=image split=classifier output=FILE"
     if not p.is_file():
-        raise UserError(f"no such classifier checkpoint ({hint})", path=path)
+        raise UserError(f"no such classifier checkpoint ({HINT})", path=path)
     try:
         payload = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as e:  # a torch.load failure can be any of a dozen types
         raise UserError(f"not a readable classifier checkpoint ({e.__class__.__name__})", path=path) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise UserError(f"not an image classifier checkpoint ({hint})", path=path)
+        raise UserError(f"not an image classifier checkpoint ({HINT})", path=path)
     model = ItemClassifier(payload["config"]["channels"])
     model.load_state_dict(payload["state_dict"])
     return model.eval()

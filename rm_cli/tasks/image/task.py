@@ -30,10 +30,10 @@ from rm_cli.io import atomic_write_dir, check_new_dir
 from rm_cli.tasks.base import Examples, Task
 from rm_cli.tasks.image import fashion, pairs as pair_io, render
 from rm_cli.tasks.image import instructions as ins
-from rm_cli.tasks.image.classifier import EMPTY_CLASS, load_classifier
+from rm_cli.tasks.image.classifier import EMPTY_CLASS, HINT as CLASSIFIER_HINT, load_classifier
 from rm_cli.tasks.image.layout import Layout
 from rm_cli.tasks.image.metrics import localisation, pixel_metrics, psnr, remasked_positions
-from rm_cli.tasks.image.scenes import EMPTY, POSITIONS, SCENE, compose, quadrant_box, region_mask, split_quadrants
+from rm_cli.tasks.image.scenes import EMPTY, POSITIONS, compose, quadrant_box, region_mask, split_quadrants
 from rm_cli.tasks.image.tokenizer import load_tokenizer
 from rm_cli.trajectory import KEEP, WRONG
 
@@ -154,6 +154,8 @@ class ImageTask(Task):
             raise UserError(f"task.empty_rate must be in [0, 1), got {self.empty_rate}")
         if not 0.0 < self.change_threshold < 1.0:
             raise UserError(f"task.change_threshold must be in (0, 1), got {self.change_threshold}")
+        if self.classifier and not Path(str(self.classifier)).is_file():  # fail before training/decoding, not after
+            raise UserError(f"no such classifier checkpoint ({CLASSIFIER_HINT})", path=self.classifier)
 
     @property
     def tokenizer(self):
