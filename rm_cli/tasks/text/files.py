@@ -48,7 +48,7 @@ def _bad_json_line(p: Path) -> tuple[int, str] | None:
 
 def _line_numbers(p: Path, n: int) -> list[int]:
     """Line of each row of a JSONL file (blank lines hold no row); rows elsewhere count from 1."""
-    if BUILDERS.get(p.suffix.lower()) != "json" or p.suffix.lower() == ".json":
+    if p.suffix.lower() != ".jsonl":
         return list(range(1, n + 1))
     with p.open(encoding="utf-8", errors="replace") as f:
         lines = [number for number, text in enumerate(f, 1) if text.strip()]
@@ -72,7 +72,7 @@ def load_table(path):
     builder = BUILDERS.get(p.suffix.lower())
     if builder is None:
         raise UserError(f"unknown file type {p.suffix!r}; use .jsonl, .json, .csv, .parquet or a save_to_disk folder", path=path)
-    if builder == "json" and p.suffix.lower() == ".jsonl":
+    if p.suffix.lower() == ".jsonl":  # datasets would name no line
         bad = _bad_json_line(p)
         if bad:
             raise UserError(bad[1], path=path, line=bad[0])
@@ -82,11 +82,11 @@ def load_table(path):
         raise UserError(f"cannot read as {builder} ({e.__class__.__name__}: {str(e).splitlines()[0][:200]})", path=path) from None
 
 
-def read_pairs(path, need_answer: bool = True) -> list[Record]:
-    """Every row of a prompt/answer table, checked: non-empty string prompt (and answer)."""
+def read_pairs(path) -> list[Record]:
+    """Every row of a prompt/answer table, checked: non-empty string prompt and answer."""
     table = load_table(path)
     columns = set(table.column_names)
-    wanted = {"prompt", "answer"} if need_answer else {"prompt"}
+    wanted = {"prompt", "answer"}
     if not wanted <= columns:
         raise UserError(f"needs the fields {sorted(wanted)}; found {sorted(columns)}", path=path)
     if len(table) == 0:
@@ -97,11 +97,10 @@ def read_pairs(path, need_answer: bool = True) -> list[Record]:
         prompt, answer = row.get("prompt"), row.get("answer")
         if not isinstance(prompt, str) or not prompt.strip():
             raise UserError("prompt is empty or not a string", path=path, line=lines[i])
-        if need_answer and (not isinstance(answer, str) or not answer.strip()):
+        if not isinstance(answer, str) or not answer.strip():
             raise UserError("answer is empty or not a string", path=path, line=lines[i])
         ident = row.get("id")
-        out.append(Record(lines[i], prompt, answer if isinstance(answer, str) else None,
-                          str(ident) if ident is not None else str(i)))
+        out.append(Record(lines[i], prompt, answer, str(ident) if ident is not None else str(i)))
     return out
 
 
