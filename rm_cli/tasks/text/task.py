@@ -9,7 +9,8 @@ then unbound (no tokenizer, no layout) and takes both from the checkpoint (`for_
 
 Layout (layout.py): left-padded prompt of `prompt_len` tokens, then `answer_len` editable tokens
 (answer, then end tokens). null lengths mean DEFAULT_PROMPT_LEN / DEFAULT_ANSWER_LEN for a new
-model and "the checkpoint's" for eval/infer.
+model and "the checkpoint's" for an unbound eval/infer/prepare task. A bound one (`backbone=NAME`)
+pins its whole layout, defaults included: a checkpoint with another layout is refused by name.
 
 Data. `train_file` / `val_file` / `test_file` are any prompt/answer tables (files.py); left null,
 the built-in arithmetic problems (arithmetic.py) are used: training and validation problems are
