@@ -265,3 +265,9 @@ def test_eval_with_a_missing_classifier_stops_before_decoding(image_run, tmp_pat
     assert code == 2 and err == (f"rm eval: error: {tmp_path}/none.pt: no such classifier checkpoint "
                                  "(train one with: rm prepare task=image split=classifier output=FILE)\n")
     assert not out.exists()
+
+
+def test_prompt_folder_from_the_shipped_file_needs_the_full_dataset(tmp_path):
+    code, _, err = rm_in_process("prepare", "task=image", "split=prompts", DATA, f"output={tmp_path / 'scenes'}")
+    assert code == 2 and "image_edit_test.jsonl:1: item 7095 is not in t10k" in err and f"(100 images under {MINI})" in err
+    assert not (tmp_path / "scenes").exists()

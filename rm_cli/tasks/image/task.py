@@ -232,16 +232,18 @@ class ImageTask(Task):
         return ImageExamples(inputs, lay.editable(n), gold, source, list(lines), src, src_px, tgt_px, list(instructions),
                              list(texts), list(ids), list(images))
 
+    def _scenes(self, rec: dict, source: str, line: int) -> tuple[np.ndarray, np.ndarray]:
+        """(source, target) pixels of a pair record; a one-line error if it names an item the data lacks
+        (a pair file made from the full dataset, read with a small copy of it)."""
+        items = fashion.images(self.data_dir, rec["split"])
+        for refs in (rec["source"], rec["target"]):
+            if max(refs) >= len(items):
+                raise UserError(f"item {max(refs)} is not in {rec['split']} ({len(items)} images under "
+                                f"{self.data_dir})", path=source, line=line)
+        return compose(items, rec["source"]), compose(items, rec["target"])
+
     def _from_records(self, records: list[dict], lines: list[int], source: str) -> ImageExamples:
-        src_px, tgt_px = [], []
-        for rec, line in zip(records, lines):
-            items = fashion.images(self.data_dir, rec["split"])
-            for refs in (rec["source"], rec["target"]):
-                if max(refs) >= len(items):
-                    raise UserError(f"item {max(refs)} is not in {rec['split']} ({len(items)} images under "
-                                    f"{self.data_dir})", path=source, line=line)
-            src_px.append(compose(items, rec["source"]))
-            tgt_px.append(compose(items, rec["target"]))
+        src_px, tgt_px = zip(*(self._scenes(rec, source, line) for rec, line in zip(records, lines)))
         parsed = [r["parsed"] for r in records]
         return self._examples(np.stack(src_px), np.stack(tgt_px), parsed, [r["instruction"] for r in records],
                               [str(r.get("id", line)) for r, line in zip(records, lines)], source, lines)
@@ -304,21 +306,22 @@ class ImageTask(Task):
     def _write_prompt_folder(self, path, n: int, seed: int | None) -> None:
         """The first n test pairs (shipped file, or `seed`'s) as scene PNGs plus prompts.jsonl for rm infer."""
         if seed is None:
-            records, _ = pair_io.read_jsonl(self.test_file or shipped_test_file())
+            source = str(self.test_file or shipped_test_file())
+            records, lines = pair_io.read_jsonl(source)
         else:
-            records = self._pair_records("test", n, seed)
-        records = records[:n]
+            source, records = f"generated pairs (test, seed {seed})", self._pair_records("test", n, seed)
+            lines = list(range(1, len(records) + 1))
+        scenes = [(str(rec.get("id", f"line{line}")), rec["instruction"], self._scenes(rec, source, line)[0])
+                  for rec, line in zip(records[:n], lines)]
 
         def fill(folder: Path) -> None:
             from PIL import Image
 
-            lines = []
-            for rec in records:
-                items = fashion.images(self.data_dir, rec["split"])
-                name = f"{rec['id']}.png"
-                Image.fromarray(compose(items, rec["source"]), "L").save(folder / name)
-                lines.append(json.dumps({"image": name, "instruction": rec["instruction"], "id": rec["id"]}))
-            (folder / "prompts.jsonl").write_text("\n".join(lines) + "\n")
+            prompts = []
+            for name, instruction, pixels in scenes:
+                Image.fromarray(pixels, "L").save(folder / f"{name}.png")
+                prompts.append(json.dumps({"image": f"{name}.png", "instruction": instruction, "id": name}))
+            (folder / "prompts.jsonl").write_text("\n".join(prompts) + "\n")
 
         atomic_write_dir(path, fill)
 
