@@ -11,7 +11,7 @@ from rm_cli.samplers.base import SampleResult
 from rm_cli.tasks.text import TextTask, arithmetic
 from rm_cli.tasks.text.files import Record, read_pairs, read_prompts
 from rm_cli.tasks.text.layout import encode
-from rm_cli.tasks.text.task import assign_rules
+from rm_cli.tasks.text.task import assign_rules, shipped_test_file
 from rm_cli.tasks.text.tokenizers import CharTokenizer, load_tokenizer
 from rm_cli.trajectory import KEEP, MASK, WRONG
 
@@ -83,7 +83,7 @@ def test_train_val_and_test_problems_are_disjoint_and_the_stream_is_seeded():
     task = small_task()
     train, _ = task._train_records()
     val = task.val_examples()
-    test = {r.prompt for r in read_pairs(task.test_file or "rm_cli/data/text_arithmetic_test.jsonl")}
+    test = {r.prompt for r in read_pairs(shipped_test_file())}
     train_p, val_p = {r.prompt for r in train}, {r.prompt for r in val.records}
     assert len(train_p) == 64 and len(val_p) == 8 and not (train_p & val_p) and not (train_p | val_p) & test
     a, b = next(iter(task.train_stream(16, seed=3))), next(iter(task.train_stream(16, seed=3)))
