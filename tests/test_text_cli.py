@@ -165,3 +165,13 @@ def test_native_cache_is_a_datasets_folder_that_training_draws_wrong_tokens_from
     with pytest.raises(UserError, match=r"native cache was made for another vocabulary or layout: answer_len=56 \(this run: 40\)"):
         RMLightningModule(train_config(*TINY_TEXT, "task.answer_len=40", "corruption=native",
                                        f"corruption.cache={cache}")).task.train_stream(4, 0)
+
+
+def test_eval_scaling_writes_the_accuracy_vs_decoding_steps_curve(text_ckpt, tmp_path):
+    out = tmp_path / "scaling.json"
+    report = command("eval", "task=text", f"checkpoint={text_ckpt}", "limit=2", "scaling=true", "scaling_budgets=[2,3]",
+                     "scaling_samplers=[rm,vanilla]", f"output={out}", *FAST)
+    assert [(r["sampler"], r["budget"], r["nfe_max"]) for r in report["scaling"]] == [
+        ("rm", 2, 2), ("rm", 3, 3), ("vanilla", 2, 2), ("vanilla", 3, 3)]
+    assert all("exact_pct" in r for r in report["scaling"])
+    assert len(out.with_suffix(".csv").read_text().splitlines()) == 5 and out.with_suffix(".png").stat().st_size > 0
