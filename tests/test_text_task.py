@@ -11,7 +11,8 @@ from rm_cli.samplers.base import SampleResult
 from rm_cli.tasks.text import TextTask, arithmetic
 from rm_cli.tasks.text.files import Record, read_pairs, read_prompts
 from rm_cli.tasks.text.layout import encode
-from rm_cli.tasks.text.task import assign_rules, shipped_test_file
+from rm_cli.tasks.text.stream import assign_rules
+from rm_cli.tasks.text.task import shipped_test_file
 from rm_cli.tasks.text.tokenizers import CharTokenizer, load_tokenizer
 from rm_cli.trajectory import KEEP, MASK, WRONG
 
