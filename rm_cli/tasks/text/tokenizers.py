@@ -20,6 +20,7 @@ from pathlib import Path
 from rm_cli.errors import UserError
 from rm_cli.hf_backbones import resolve_path
 
+
 class CharTokenizer:
     """One id per character: printable ASCII plus newline, and three special tokens (pad, end, mask).
 
