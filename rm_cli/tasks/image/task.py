@@ -10,12 +10,11 @@ the source's (corruption=source reads it from the batch); every other canvas tok
 
 `rm prepare task=image split=...` writes the fixed `test`/`val` pair files, trains the
 `tokenizer` and the success `classifier`, or writes a folder of `prompts` (scenes as PNG plus a
-prompt file) for `rm infer`.
+prompt file) for `rm infer`. Scoring is in scoring.py, the files `rm infer` writes in edit_files.py.
 """
 
 import copy
 import json
-import math
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -30,10 +29,11 @@ from rm_cli.io import atomic_write_dir, check_new_dir
 from rm_cli.tasks.base import Examples, Task
 from rm_cli.tasks.image import fashion, pairs as pair_io, render
 from rm_cli.tasks.image import instructions as ins
-from rm_cli.tasks.image.classifier import EMPTY_CLASS, HINT as CLASSIFIER_HINT, load_classifier
+from rm_cli.tasks.image.classifier import HINT as CLASSIFIER_HINT
+from rm_cli.tasks.image.edit_files import edit_files
 from rm_cli.tasks.image.layout import Layout
-from rm_cli.tasks.image.metrics import localisation, pixel_metrics, psnr, remasked_positions
-from rm_cli.tasks.image.scenes import EMPTY, POSITIONS, compose, quadrant_box, region_mask, split_quadrants
+from rm_cli.tasks.image.scenes import EMPTY, POSITIONS, compose
+from rm_cli.tasks.image.scoring import score
 from rm_cli.tasks.image.tokenizer import load_tokenizer
 from rm_cli.trajectory import KEEP, WRONG
 
@@ -327,66 +327,8 @@ class ImageTask(Task):
 
     # ---- scoring ----------------------------------------------------------------------------
     def evaluate(self, examples: ImageExamples, result) -> tuple[dict, list]:
-        if examples.target_pixels is None:
-            raise UserError(f"{examples.source}: these examples have no target scenes to score against")
-        tok, lay = self._tok(), self.layout
-        n = len(examples)
-        canvas = result.tokens[:, lay.canvas]
-        edited, source_dec = tok.decode(canvas), tok.decode(examples.source_tokens)
-        target_tokens = examples.gold[:, lay.canvas]
-        target_dec = tok.decode(target_tokens)
-        quadrant = torch.tensor([i.quadrant for i in examples.instructions])
-        region = torch.from_numpy(np.stack([region_mask(int(q)) for q in quadrant]))
-        real = examples.target_pixels.float()
-        pm = pixel_metrics(source_dec, edited, real, region, self.change_threshold)
-        gold_pm = pixel_metrics(source_dec, target_dec, real, region, self.change_threshold)
-        metrics = {
-            "precision_pct": _pct(pm["precision"]), "coverage_pct": _pct(pm["coverage"]),
-            "mae_out": _mean(pm["mae_out"]), "psnr_out_db": _mean(pm["psnr_out"]), "ssim_out": _mean(pm["ssim_out"]),
-        }
-        wanted = torch.tensor([EMPTY_CLASS if i.cls is None else i.cls for i in examples.instructions])
-        verbs = torch.tensor([i.verb for i in examples.instructions])
-        predicted = gold_predicted = None
-        if self.classifier:
-            judge = load_classifier(self.classifier)
-            pick = lambda img: split_quadrants(img)[torch.arange(n), quadrant]  # noqa: E731
-            predicted, gold_predicted = judge.predict(pick(edited)), judge.predict(pick(target_dec))
-            ok = predicted == wanted
-            metrics["success_pct"] = _pct(ok.float())
-            for v, verb in enumerate(ins.VERBS):
-                metrics[f"success_{verb}_pct"] = _pct(ok[verbs == v].float())
-        remasked = region_tokens = None
-        if result.trajectory is not None:
-            remasked = remasked_positions(result.trajectory[:, :, lay.canvas], self.mask_id)
-            region_tokens = torch.zeros_like(remasked)
-            for i, q in enumerate(quadrant.tolist()):
-                region_tokens[i, tok.quadrant_tokens(q)] = True
-            loc = localisation(remasked, region_tokens, target_tokens != examples.source_tokens)
-            metrics["remask_precision_pct"] = _pct(loc["precision"])
-            metrics["remask_recall_pct"] = _pct(loc["recall"])
-        metrics["no_change_pct"] = _pct((pm["changed"].sum((-2, -1)) == 0).float())
-        metrics["nfe_per_example"] = _mean(result.nfe.float())
-        metrics["remasks_per_example"] = _mean(result.remask_total.float())
-        # ceilings: the tokenizer's own reconstruction, and the real target through tokenizer and classifier
-        metrics["ceiling_psnr_out_db"] = _mean(psnr(source_dec, examples.source_pixels, mask=~region))
-        metrics["gold_coverage_pct"] = _pct(gold_pm["coverage"])
-        if gold_predicted is not None:
-            metrics["gold_success_pct"] = _pct((gold_predicted == wanted).float())
-        records = []
-        for i in range(n):
-            rec = {"id": examples.ids[i] if examples.ids else str(i), "line": examples.lines[i] if examples.lines else None,
-                   "instruction": examples.texts[i], "changed_pixels": int(pm["changed"][i].sum()),
-                   "precision": _num(pm["precision"][i]), "coverage": _num(pm["coverage"][i]),
-                   "psnr_out_db": _num(pm["psnr_out"][i]), "nfe": int(result.nfe[i]),
-                   "canvas": " ".join(str(int(t)) for t in canvas[i])}
-            if predicted is not None:
-                pred = int(predicted[i])
-                rec["predicted"] = "empty" if pred == EMPTY_CLASS else fashion.CLASSES[pred]
-                rec["success"] = bool(pred == int(wanted[i]))
-            if remasked is not None:
-                rec["remasked_tokens"] = int(remasked[i].sum())
-            records.append(rec)
-        return metrics, records
+        self._tok()
+        return score(self, examples, result)
 
     def metrics(self, examples: ImageExamples, result) -> dict:
         return self.evaluate(examples, result)[0]
@@ -428,29 +370,10 @@ class ImageTask(Task):
         check_new_dir(self.output_dir(output, prompts))
 
     def write_files(self, output, examples: ImageExamples, result, show_trajectory: bool = False) -> list[Path]:
-        """Per prompt: the edited scene (56x56 PNG), the panel source | edited | changed pixels and, with
-        show_trajectory, an animated GIF of the turns; plus edits.jsonl. One folder, written atomically."""
-        tok, lay = self._tok(), self.layout
+        """The files of edit_files.py in one folder (output=DIR, else beside the prompts), written atomically."""
+        self._tok()
         folder = self.output_dir(output, examples.source)
-        edited = tok.decode(result.tokens[:, lay.canvas]).round().clamp(0, 255).to(torch.uint8).numpy()
-        source_dec = tok.decode(examples.source_tokens).numpy()
-        files: dict[str, bytes] = {}
-        summary = []
-        for i, line in enumerate(examples.lines):
-            stem = f"{line:03d}_{Path(examples.images[i]).stem}" if examples.images else f"{i:03d}"
-            box = quadrant_box(examples.instructions[i].quadrant)
-            changed = np.abs(edited[i].astype(np.float32) - source_dec[i]) > self.change_threshold * 255.0
-            files[f"{stem}_edited.png"] = _png_gray(edited[i])
-            files[f"{stem}_panel.png"] = render.png_bytes(render.panel(examples.source_pixels[i].numpy(), edited[i], changed, box))
-            entry = {"line": line, "image": str(examples.images[i]) if examples.images else None,
-                     "instruction": examples.texts[i], "edited": f"{stem}_edited.png", "panel": f"{stem}_panel.png",
-                     "changed_pixels": int(changed.sum()), "nfe": int(result.nfe[i]),
-                     "remasked_tokens": int(result.remasked[:, i].sum()) if result.remasked.numel() else 0}
-            if show_trajectory and result.trajectory is not None:
-                files[f"{stem}_turns.gif"] = self._gif(examples, result.trajectory[: int(result.nfe[i]) + 1, i], i, box)
-                entry["turns"] = f"{stem}_turns.gif"
-            summary.append(entry)
-        files["edits.jsonl"] = "".join(json.dumps(e) + "\n" for e in summary).encode()
+        files = edit_files(self, examples, result, show_trajectory)
 
         def fill(tmp: Path) -> None:
             for name, data in files.items():
@@ -459,40 +382,6 @@ class ImageTask(Task):
         atomic_write_dir(folder, fill)
         return [folder / name for name in files]
 
-    def _gif(self, examples: ImageExamples, trajectory: torch.Tensor, i: int, box) -> bytes:
-        tok, lay = self._tok(), self.layout
-        coords, patch = tok.coordinates(), tok.model.patch
-        frames, masked_boxes, captions = [], [], []
-        src = examples.source_tokens[i]
-        for s in range(trajectory.shape[0]):
-            canvas = trajectory[s, lay.canvas]
-            is_masked = canvas == self.mask_id
-            frames.append(tok.decode(torch.where(is_masked, src, canvas).unsqueeze(0))[0].numpy())
-            masked_boxes.append([(slice(int(r) * patch, int(r + 1) * patch), slice(int(c) * patch, int(c + 1) * patch))
-                                 for r, c in zip(coords[0][is_masked], coords[1][is_masked])])
-            re, rv = render.turn_counts(trajectory[max(s - 1, 0), lay.canvas], canvas, self.mask_id) if s else (0, 0)
-            captions.append(f"turn {s}: {re} re-masked, {rv} revealed")
-        return render.trajectory_gif(examples.source_pixels[i].numpy(), frames, masked_boxes, captions, box)
-
-
-def _png_gray(pixels: np.ndarray) -> bytes:
-    from PIL import Image
-
-    return render.png_bytes(Image.fromarray(np.asarray(pixels, dtype=np.uint8), "L"))
-
-
-def _mean(x: torch.Tensor) -> float | None:
-    x = x[~torch.isnan(x)]
-    return round(float(x.mean()), 4) if x.numel() else None
-
-
-def _pct(x: torch.Tensor) -> float | None:
-    m = _mean(x.float())
-    return None if m is None else round(100.0 * m, 2)
-
-
-def _num(x: torch.Tensor) -> float | None:
-    return None if math.isnan(float(x)) else round(float(x), 4)
 
 
 def _print_report(what: str, metrics: dict) -> None:
