@@ -359,10 +359,6 @@ class ImageTask(Task):
             out.append(render.token_map(now, source, tok.grid, self.mask_id, title))
         return out
 
-    def print_outputs(self, examples: ImageExamples, outputs: list[str], console) -> None:
-        for line, text, out in zip(examples.lines, examples.texts, outputs):
-            console.print(f"{examples.source}:{line}: {text}: canvas {out}", markup=False, highlight=False)
-
     def output_dir(self, output, prompts) -> Path:
         return Path(str(output)) if output else Path(str(prompts)).with_suffix(".out")
 
