@@ -252,9 +252,16 @@ def test_prompts_convert_any_mode_and_check_the_quadrant(image_run, tmp_path, sc
 
 def test_train_without_a_tokenizer_file_stops_before_anything_is_written(tmp_path):
     with pytest.raises(UserError) as e:
-        _fit([f"task.tokenizer={tmp_path}/none.pt"], tmp_path / "run")
+        _fit([f"task.tokenizer={tmp_path}/none.pt", "corruption=source"], tmp_path / "run")
     assert str(e.value) == (f"{tmp_path}/none.pt: no such tokenizer checkpoint "
                             "(train one with: rm prepare task=image split=tokenizer output=FILE)")
+    assert not (tmp_path / "run").exists()
+
+
+def test_rm_training_with_another_corruption_is_refused_at_start(image_run, tmp_path):
+    with pytest.raises(UserError, match="task=image trains RM with corruption=source .* got corruption "
+                                        "rm_cli.corruption.UniformCorruption"):
+        _fit([f"task.tokenizer={image_run['tok']}", "corruption=uniform"], tmp_path / "run")
     assert not (tmp_path / "run").exists()
 
 

@@ -30,6 +30,7 @@ from rm_cli.tasks.base import Examples, Task
 from rm_cli.tasks.image import fashion, pairs as pair_io, render
 from rm_cli.tasks.image import instructions as ins
 from rm_cli.tasks.image.classifier import HINT as CLASSIFIER_HINT
+from rm_cli.tasks.image.corruption import SourceTokens
 from rm_cli.tasks.image.edit_files import edit_files
 from rm_cli.tasks.image.layout import Layout
 from rm_cli.tasks.image.scenes import EMPTY, POSITIONS, compose
@@ -132,12 +133,13 @@ class ImageTask(Task):
 
     def __init__(self, name: str = "image", data_dir: str = fashion.DEFAULT_DIR, tokenizer: str | None = None,
                  classifier: str | None = None, canvas: str | None = None, objective: str | None = None,
-                 instructions: bool | None = None, empty_rate: float = 0.25, val_size: int = 200, test_size: int = 600,
-                 test_file: str | None = None, change_threshold: float = 0.1, tokenizer_fit=None, classifier_fit=None):
+                 corruption: str | None = None, instructions: bool | None = None, empty_rate: float = 0.25,
+                 val_size: int = 200, test_size: int = 600, test_file: str | None = None, change_threshold: float = 0.1,
+                 tokenizer_fit=None, classifier_fit=None):
         # Nothing here may raise: Hydra's instantiate would bury a UserError in its own traceback, so options
         # are checked, and the tokenizer loaded, at first use (_tok).
         self.name, self.data_dir, self.classifier = name, str(data_dir), classifier
-        self.asked_canvas, self.objective = canvas, objective
+        self.asked_canvas, self.objective, self.corruption = canvas, objective, corruption
         self.canvas = canvas or {"rm": "source", "mdm": "masked"}.get(objective)
         self.asked_instructions = instructions
         self.instructions = True if instructions is None else bool(instructions)
@@ -154,6 +156,9 @@ class ImageTask(Task):
             raise UserError(f"task.empty_rate must be in [0, 1), got {self.empty_rate}")
         if not 0.0 < self.change_threshold < 1.0:
             raise UserError(f"task.change_threshold must be in (0, 1), got {self.change_threshold}")
+        if self.objective == "rm" and self.corruption not in (None, SourceTokens.__module__ + ".SourceTokens"):
+            raise UserError(f"task=image trains RM with corruption=source (the wrong tokens are the source image's), "
+                            f"got corruption {self.corruption}")
         if self.classifier and not Path(str(self.classifier)).is_file():  # fail before training/decoding, not after
             raise UserError(f"no such classifier checkpoint ({CLASSIFIER_HINT})", path=self.classifier)
 
