@@ -8,6 +8,9 @@ PIP := $(PY) -m pip
 .PHONY: setup test bench clean
 
 setup:
+	@# Fashion-MNIST for task=image (Debian package; needs root). Optional: the tests use a committed fixture.
+	@dpkg -s dataset-fashion-mnist >/dev/null 2>&1 || apt-get install -y -q --no-install-recommends dataset-fashion-mnist >/dev/null 2>&1 \
+		|| echo "note: Debian package dataset-fashion-mnist not installed (task=image needs it; the tests do not)"
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.13.0
