@@ -23,17 +23,25 @@ LEAD = ["sampler", "history", "budget", "nfe_mean", "nfe_max", "exact_pct"]
 
 
 def sampler_configs(names, chosen: DictConfig) -> dict[str, DictConfig]:
-    """conf/sampler/NAME.yaml for each name (None: every registered sampler); the sampler chosen on
-    the command line keeps its overrides."""
-    names = sorted(SAMPLERS) if names is None else [str(n) for n in names]
+    """conf/sampler/NAME.yaml for each name (None: every registered sampler that a budget applies to,
+    i.e. whose config has `steps` or `max_turns`); the sampler chosen on the command line keeps its
+    overrides."""
     out = {}
-    for name in names:
+    for name in budgeted_samplers() if names is None else [str(n) for n in names]:
         path = conf_dir() / "sampler" / f"{name}.yaml"
         if name not in SAMPLERS or not path.is_file():
             raise UserError(f"unknown sampler {name!r} in scaling_samplers; choose from: {', '.join(sorted(SAMPLERS))}")
         cfg = OmegaConf.load(path)
         out[name] = chosen if cfg._target_ == chosen._target_ else cfg
     return out
+
+
+def budgeted_samplers() -> list[str]:
+    """The registered samplers a budget of turns applies to (rm_edit's two phases have their own counts)."""
+    def has_budget(name):
+        path = conf_dir() / "sampler" / f"{name}.yaml"
+        return path.is_file() and any(key in OmegaConf.load(path) for key in ("steps", "max_turns"))
+    return [name for name in sorted(SAMPLERS) if has_budget(name)]
 
 
 def with_budget(cfg: DictConfig, budget: int) -> DictConfig:

@@ -96,9 +96,17 @@ class Adversary:
 
 
 def sampler_from_yaml(name: str, budget: int, stop_at_fixed_point: bool = True):
-    cfg = scaling.with_budget(OmegaConf.load(conf_dir() / "sampler" / f"{name}.yaml"), budget)
-    cfg.stop_at_fixed_point = stop_at_fixed_point
+    cfg = OmegaConf.load(conf_dir() / "sampler" / f"{name}.yaml")
+    if name in scaling.budgeted_samplers():
+        cfg = scaling.with_budget(cfg, budget)
+        cfg.stop_at_fixed_point = stop_at_fixed_point
     return instantiate(cfg)
+
+
+def test_scaling_compares_every_sampler_that_takes_a_budget():
+    names = scaling.budgeted_samplers()
+    assert {"rm", "vanilla", "topk_margin", "entropy", "remdm"} <= set(names) and "rm_edit" not in names
+    assert list(scaling.sampler_configs(None, OmegaConf.create({"_target_": "none"}))) == names
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLERS))
@@ -114,7 +122,7 @@ def test_no_sampler_ever_changes_a_given(name):
     assert torch.equal(res.tokens[fixed], x0[fixed])
 
 
-@pytest.mark.parametrize("name", sorted(SAMPLERS))
+@pytest.mark.parametrize("name", scaling.budgeted_samplers())
 def test_every_sampler_keeps_a_budget_of_forward_passes(name):
     x0 = torch.full((3, 20), M)
     editable = torch.ones_like(x0, dtype=torch.bool)
