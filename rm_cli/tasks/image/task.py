@@ -26,7 +26,7 @@ from rich.table import Table
 
 from rm_cli.errors import UserError
 from rm_cli.io import atomic_write_dir, check_new_dir
-from rm_cli.tasks.base import Examples, Task
+from rm_cli.tasks.base import FROM_CHECKPOINT, Examples, Task
 from rm_cli.tasks.image import fashion, pairs as pair_io, render
 from rm_cli.tasks.image import instructions as ins
 from rm_cli.tasks.image.classifier import HINT as CLASSIFIER_HINT
@@ -47,24 +47,6 @@ CLASSIFIER_FIT = {"channels": 32, "epochs": 3, "batch_size": 128, "lr": 1e-3, "e
 
 def shipped_test_file() -> Path:
     return Path(str(resources.files("rm_cli") / "data" / "image_edit_test.jsonl"))
-
-
-class _Unpinned:
-    """A signature value this command does not pin: it equals whatever the checkpoint has."""
-
-    def __eq__(self, other) -> bool:
-        return True
-
-    def __ne__(self, other) -> bool:
-        return False
-
-    __hash__ = object.__hash__
-
-    def __repr__(self) -> str:
-        return "<the checkpoint's>"
-
-
-UNPINNED = _Unpinned()
 
 
 @dataclass
@@ -201,7 +183,7 @@ class ImageTask(Task):
 
     def signature(self) -> dict:
         if not self.tokenizer_path:
-            return {"task": self.name, **dict.fromkeys(("tokenizer", "vocab_size", "mask_id", "seq_len"), UNPINNED)}
+            return {"task": self.name, **dict.fromkeys(("tokenizer", "vocab_size", "mask_id", "seq_len"), FROM_CHECKPOINT)}
         return {"task": self.name, "tokenizer": self.tokenizer.fingerprint, "vocab_size": self.vocab_size,
                 "mask_id": self.mask_id, "seq_len": self.seq_len}
 
@@ -382,7 +364,6 @@ class ImageTask(Task):
 
         atomic_write_dir(folder, fill)
         return [folder / name for name in files]
-
 
 
 def _print_report(what: str, metrics: dict) -> None:

@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 
 from rm_cli.errors import UserError
-from rm_cli.tasks.base import Task
+from rm_cli.tasks.base import FROM_CHECKPOINT, Task
 from rm_cli.tasks.text import arithmetic, native
 from rm_cli.tasks.text.files import Record, read_pairs, read_prompts, write_jsonl
 from rm_cli.tasks.text.layout import TextExamples, answer_ids, completion, encode
@@ -41,25 +41,6 @@ from rm_cli.tasks.text.tokenizers import load_tokenizer
 DEFAULT_PROMPT_LEN, DEFAULT_ANSWER_LEN = 144, 56
 TRAIN_SEED, VAL_SEED, TEST_SEED = 1, 4321, 1234
 SPLIT_SIZES = {"train": 20_000, "val": 128, "test": 500}
-
-
-class _FromCheckpoint:
-    """A signature value that equals anything: the key is not pinned by this command, so the
-    checkpoint's value is taken (like unittest.mock.ANY)."""
-
-    def __eq__(self, other) -> bool:
-        return True
-
-    def __ne__(self, other) -> bool:
-        return False
-
-    __hash__ = object.__hash__
-
-    def __repr__(self) -> str:
-        return "<the checkpoint's>"
-
-
-FROM_CHECKPOINT = _FromCheckpoint()
 
 
 def shipped_test_file() -> Path:
