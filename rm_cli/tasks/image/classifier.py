@@ -6,19 +6,17 @@ noisy empty quadrants), its accuracy reported on the official test items, on the
 reconstructions when a tokenizer is given (what it sees at eval time), and on empty quadrants.
 """
 
-from pathlib import Path
-
 import lightning as L
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from rm_cli.errors import UserError
 from rm_cli.io import atomic_write_bytes
 from rm_cli.tasks.image import fashion
 from rm_cli.tasks.image.fashion import CLASSES, SIDE
 from rm_cli.tasks.image.small_fit import fit
+from rm_cli.tasks.image.saved_model import read_saved_model
 
 FORMAT = "rm-image-classifier/1"
 EMPTY_CLASS = len(CLASSES)  # 10
@@ -99,15 +97,7 @@ def fit_classifier(data_dir: str, path, n: int | None, seed: int, cfg: dict, tok
 
 
 def load_classifier(path) -> ItemClassifier:
-    p = Path(str(path))
-    if not p.is_file():
-        raise UserError(f"no such classifier checkpoint ({HINT})", path=path)
-    try:
-        payload = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as e:  # a torch.load failure can be any of a dozen types
-        raise UserError(f"not a readable classifier checkpoint ({e.__class__.__name__})", path=path) from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise UserError(f"not an image classifier checkpoint ({HINT})", path=path)
+    payload = read_saved_model(path, "classifier", FORMAT, HINT)
     model = ItemClassifier(payload["config"]["channels"])
     model.load_state_dict(payload["state_dict"])
     return model.eval()

@@ -11,7 +11,6 @@ model is never decoded with another tokenizer than the one it was trained on.
 """
 
 import hashlib
-from pathlib import Path
 
 import torch
 from torch import nn
@@ -20,6 +19,7 @@ from torch.nn import functional as F
 from rm_cli.errors import UserError
 from rm_cli.tasks.image.fashion import SIDE
 from rm_cli.tasks.image.scenes import join_quadrants, split_quadrants
+from rm_cli.tasks.image.saved_model import read_saved_model
 
 FORMAT = "rm-image-tokenizer/1"
 
@@ -146,16 +146,8 @@ def save_tokenizer(path, model: VQVAE, config: dict, metrics: dict) -> str:
 
 
 def load_tokenizer(path) -> SceneTokenizer:
-    p = Path(str(path))
     hint = "train one with: rm prepare task=image split=tokenizer output=FILE"
-    if not p.is_file():
-        raise UserError(f"no such tokenizer checkpoint ({hint})", path=path)
-    try:
-        payload = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as e:  # a torch.load failure can be any of a dozen types
-        raise UserError(f"not a readable tokenizer checkpoint ({e.__class__.__name__})", path=path) from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise UserError(f"not an image tokenizer checkpoint ({hint})", path=path)
+    payload = read_saved_model(path, "tokenizer", FORMAT, hint)
     cfg = payload["config"]
     model = VQVAE(cfg["patch"], cfg["codebook"], cfg["dim"], cfg["channels"])
     try:
