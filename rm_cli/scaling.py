@@ -58,15 +58,17 @@ def with_budget(cfg: DictConfig, budget: int) -> DictConfig:
     return cfg
 
 
-def sweep(model, task, examples, configs: dict[str, DictConfig], budgets, batch_size: int, history: str = "") -> list[dict]:
+def sweep(model, task, examples, configs: dict[str, DictConfig], budgets, batch_size: int, history: str = "",
+          seed: int = 0, device=None) -> list[dict]:
     """One row per (sampler, budget): the task's metrics plus the measured NFE. `history` labels
-    the checkpoint's history setting, so CSVs of several checkpoints can be joined."""
+    the checkpoint's history setting, so CSVs of several checkpoints can be joined. seed and device
+    are the eval's: per-example draws at temperature > 0 and where the model decodes, as in one eval."""
     rows = []
     for name, base in configs.items():
         for budget in budgets:
             sampler = instantiate(with_budget(base, int(budget)))
             result = decode_examples(sampler, model, examples, batch_size, record_trajectory=True,
-                                     description=f"{name} @ {budget}")
+                                     description=f"{name} @ {budget}", seed=seed, device=device)
             metrics = task.metrics(examples, result)
             nfe = result.nfe.float()
             rows.append({"sampler": name, "history": history, "budget": int(budget), "nfe_mean": nfe.mean().item(),

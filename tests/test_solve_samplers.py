@@ -218,3 +218,26 @@ def test_schedule_samplers_solve_singles_puzzles_one_cell_a_turn(name):
     budget = int(editable.sum(-1).max())  # one reveal per turn
     res = sampler_from_yaml(name, budget)(PropagationModel(), boards, editable)
     assert torch.equal(res.tokens, gold), name
+
+
+def test_scaling_decodes_with_the_evals_seed():
+    """scaling=true must draw like a plain eval with the same seed= (temperature > 0)."""
+    from rm_cli.decode import decode_examples
+    from rm_cli.tasks.base import Examples
+
+    class TokensTask:
+        def metrics(self, examples, result):
+            return {"exact_pct": 0.0, "tokens": result.tokens.tolist()}
+
+    examples = Examples(torch.full((8, 12), M), torch.ones(8, 12, dtype=torch.bool))
+    model = FixedModel(torch.full((12, V), 1.0 / V))
+    cfg = OmegaConf.load(conf_dir() / "sampler" / "vanilla.yaml")
+    cfg.temperature = 1.0
+    configs = {"vanilla": cfg}
+
+    def sweep(seed):
+        return scaling.sweep(model, TokensTask(), examples, configs, [4], batch_size=3, seed=seed)[0]["tokens"]
+
+    plain = decode_examples(instantiate(scaling.with_budget(cfg, 4)), model, examples, 3, seed=5).tokens.tolist()
+    assert sweep(5) == plain
+    assert sweep(6) != plain

@@ -91,7 +91,8 @@ def run_scaling(cfg: DictConfig, module, task, examples) -> dict:
     if not budgets:
         raise UserError("scaling_budgets is empty")
     started = time.perf_counter()
-    rows = scaling.sweep(module.model, task, examples, configs, budgets, cfg.batch_size, module.cfg.history.name)
+    rows = scaling.sweep(module.model, task, examples, configs, budgets, cfg.batch_size, module.cfg.history.name,
+                         seed=cfg.seed, device=cfg.device)
     wall = time.perf_counter() - started
 
     table = Table(title=f"rm eval scaling: exact % (mean NFE), history {module.cfg.history.name}, {len(examples)} examples")
