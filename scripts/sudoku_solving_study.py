@@ -1,0 +1,91 @@
+"""Every sampler on the same solving checkpoints, per test level, at one budget of forward passes.
+
+    python scripts/sudoku_solving_study.py --out docs/results/sudoku_solving/study.csv \
+        --checkpoints RUN0/checkpoints/best.ckpt RUN1/... RUN2/... \
+        --levels easy medium hard kaidoku:3 kaidoku:9 --limit 500 --budget 32 --jobs 2
+
+One (checkpoint, level) pair per job: the model and the test puzzles load once and every
+sampler of `--samplers` (default: all that take a budget) decodes them through the same code as
+`rm eval scaling=true` (rm_cli.scaling.sweep). Writes one CSV row per (checkpoint, level,
+sampler) with the training seed, then prints a markdown table of exact % (mean +- std over
+checkpoints) per level and sampler, which docs/results/sudoku_solving.md quotes.
+"""
+
+import argparse
+import statistics
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+LEVELS = ("easy", "medium", "hard")
+
+
+def score(job: tuple) -> list[dict]:
+    """All samplers on one checkpoint and one level (runs in a worker process)."""
+    checkpoint, level, samplers, budget, limit, batch_size, threads = job
+    import torch
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    from rm_cli import scaling
+    from rm_cli.checkpoint import load_checkpoint
+    from rm_cli.config import conf_dir
+
+    torch.set_num_threads(threads)
+    task_cfg = OmegaConf.load(conf_dir() / "task" / "sudoku.yaml")
+    task_cfg.mode = "solve"
+    if level in LEVELS:
+        task_cfg.level = level
+    module = load_checkpoint(checkpoint, task_cfg)
+    task = instantiate(task_cfg).for_checkpoint(module.task)
+    examples = task.eval_examples(None if level in LEVELS else level, limit)
+    configs = scaling.sampler_configs(samplers, OmegaConf.create({"_target_": None}))
+    rows = scaling.sweep(module.model, task, examples, configs, [budget], batch_size, module.cfg.history.name)
+    return [{"checkpoint": str(checkpoint), "seed": module.cfg.seed, "level": level, "n": len(examples), **row} for row in rows]
+
+
+def table(rows: list[dict], metric: str = "exact_pct") -> str:
+    levels = list(dict.fromkeys(r["level"] for r in rows))
+    samplers = list(dict.fromkeys(r["sampler"] for r in rows))
+    lines = ["| level (n) | " + " | ".join(samplers) + " |", "|---|" + "---|" * len(samplers)]
+    for level in levels:
+        cells = []
+        for name in samplers:
+            values = [float(r[metric]) for r in rows if r["level"] == level and r["sampler"] == name]
+            nfe = statistics.mean(float(r["nfe_mean"]) for r in rows if r["level"] == level and r["sampler"] == name)
+            std = statistics.stdev(values) if len(values) > 1 else 0.0
+            cells.append(f"{statistics.mean(values):.1f} ± {std:.1f} ({nfe:.1f})")
+        n = next(r["n"] for r in rows if r["level"] == level)
+        lines.append(f"| {level} ({n}) | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--checkpoints", nargs="+", required=True)
+    parser.add_argument("--levels", nargs="+", default=list(LEVELS), help="easy|medium|hard or kaidoku:LEVEL")
+    parser.add_argument("--samplers", nargs="+", default=None)
+    parser.add_argument("--budget", type=int, default=32, help="forward passes per board, at most")
+    parser.add_argument("--limit", type=int, default=None, help="first N puzzles of each level")
+    parser.add_argument("--batch-size", type=int, default=250)
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes (one torch thread each)")
+    parser.add_argument("--out", required=True, help="CSV of every (checkpoint, level, sampler) row")
+    args = parser.parse_args()
+    for path in args.checkpoints:
+        if not Path(path).is_file():
+            parser.error(f"no such checkpoint: {path}")
+
+    from rm_cli.io import atomic_write_text
+    from rm_cli.scaling import write_csv
+
+    jobs = [(c, level, args.samplers, args.budget, args.limit, args.batch_size, 1) for c in args.checkpoints for level in args.levels]
+    with ProcessPoolExecutor(args.jobs) as pool:
+        rows = [row for result in pool.map(score, jobs) for row in result]
+    write_csv(args.out, rows)
+    md = f"exact % (mean ± std over {len(args.checkpoints)} checkpoints; mean NFE per board), budget {args.budget}\n\n"
+    md += table(rows) + "\n\ncell accuracy on blanks %\n\n" + table(rows, "cell_acc_blanks_pct") + "\n"
+    atomic_write_text(Path(args.out).with_suffix(".md"), md)
+    print(md)
+
+
+if __name__ == "__main__":
+    main()
