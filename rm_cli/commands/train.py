@@ -57,6 +57,17 @@ def test_metrics(cfg: DictConfig, checkpoint: str) -> dict:
     return module.task.metrics(examples, result)
 
 
+def init_weights(module: RMLightningModule, path: str, task_cfg) -> None:
+    """init_from=PATH: start from another run's model weights (e.g. RM post-training of a checkpoint
+    trained with another corruption or objective). Same task signature and the same parameter shapes."""
+    source = load_checkpoint(path, task_cfg)
+    try:
+        module.model.load_state_dict(source.model.state_dict())
+    except RuntimeError as e:
+        raise UserError(f"init_from={path}: its model does not fit this run's backbone/history "
+                        f"({str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else e})") from None
+
+
 def checkpoint_bytes(module: RMLightningModule) -> int:
     """Rough size of one training checkpoint: fp32 weights plus AdamW's two moments, plus slack."""
     return 3 * 4 * module.num_parameters() + 2**20
@@ -79,6 +90,8 @@ def fit(cfg: DictConfig, run_dir: Path, overrides: list[str] = (), multirun: boo
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     module = RMLightningModule(as_container(cfg))
     task = module.task
+    if cfg.get("init_from") and ckpt_path is None:
+        init_weights(module, cfg.init_from, cfg.task)
     check_run_dir(ckpt_dir)
     if rank_zero_only.rank == 0:
         remove_stale_temporaries(ckpt_dir)  # left by a run killed while writing a checkpoint
