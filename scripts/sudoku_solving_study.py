@@ -2,7 +2,7 @@
 
     python scripts/sudoku_solving_study.py --out docs/results/sudoku_solving/study.csv \
         --checkpoints RUN0/checkpoints/best.ckpt RUN1/... RUN2/... \
-        --levels easy medium hard kaidoku:3 kaidoku:9 --limit 500 --budget 32 --jobs 2
+        --levels easy medium hard kaidoku:3 kaidoku:9 --limit 500 --kaidoku-limit 100 --budget 32
 
 One (checkpoint, level) pair per job: the model and the test puzzles load once and every
 sampler of `--samplers` (default: all that take a budget) decodes them through the same code as
@@ -65,7 +65,8 @@ def main() -> None:
     parser.add_argument("--levels", nargs="+", default=list(LEVELS), help="easy|medium|hard or kaidoku:LEVEL")
     parser.add_argument("--samplers", nargs="+", default=None)
     parser.add_argument("--budget", type=int, default=32, help="forward passes per board, at most")
-    parser.add_argument("--limit", type=int, default=None, help="first N puzzles of each level")
+    parser.add_argument("--limit", type=int, default=None, help="first N puzzles of each generated level")
+    parser.add_argument("--kaidoku-limit", type=int, default=None, help="first N puzzles of each kaidoku level")
     parser.add_argument("--batch-size", type=int, default=250)
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (one torch thread each)")
     parser.add_argument("--out", required=True, help="CSV of every (checkpoint, level, sampler) row")
@@ -77,7 +78,9 @@ def main() -> None:
     from rm_cli.io import atomic_write_text
     from rm_cli.scaling import write_csv
 
-    jobs = [(c, level, args.samplers, args.budget, args.limit, args.batch_size, 1) for c in args.checkpoints for level in args.levels]
+    limit = lambda level: args.kaidoku_limit if level.startswith("kaidoku:") else args.limit  # noqa: E731
+    jobs = [(c, level, args.samplers, args.budget, limit(level), args.batch_size, 1)
+            for c in args.checkpoints for level in args.levels]
     with ProcessPoolExecutor(args.jobs) as pool:
         rows = [row for result in pool.map(score, jobs) for row in result]
     write_csv(args.out, rows)

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Regenerates docs/results/sudoku_solving.md's numbers on a 2-core CPU (about 2.5 hours in all).
+#
+#   bash scripts/sudoku_solving_study.sh [OUT_DIR]      (default: runs/sudoku_solving)
+#
+# 1. RM + HER with uniform wrong digits, 3 seeds, 2000 steps each (three runs share the two cores).
+# 2. Per seed: that run's own top-3 wrong digits cached (corruption=native), and 800 more steps of
+#    RM + HER post-training on them, starting from its weights (init_from); validation on easy puzzles.
+# 3. Every sampler on every checkpoint at one budget of 32 forward passes per board: generated
+#    easy/medium/hard (first 200 of each fixed test file); for the post-trained (native) model
+#    also the 9 kaidoku levels (first 50 each).
+# 4. Test-time scaling on easy puzzles (first 100) for seed 0 of the post-trained model.
+set -euo pipefail
+OUT=${1:-runs/sudoku_solving}
+mkdir -p "$OUT"
+SOLVE="task=sudoku task.mode=solve history=her optim.lr=1e-3 threads=1 hydra/launcher=parallel hydra.launcher.n_jobs=3"
+
+rm train -m $SOLVE seed=0,1,2 trainer.max_steps=2000 trainer.val_check_interval=500 hydra.sweep.dir="$OUT/uniform"
+for s in 0 1 2; do
+  cp "$(ls -d "$OUT"/uniform/*seed=$s,*)/checkpoints/last.ckpt" "$OUT/uniform_seed$s.ckpt"
+  rm prepare task=sudoku task.mode=solve split=native checkpoint="$OUT/uniform_seed$s.ckpt" k=3 output="$OUT/native_seed$s.pt"
+done
+rm train -m $SOLVE seed=0,1,2 task.level=easy corruption=native "corruption.cache=$OUT/native_seed\${seed}.pt" \
+  "init_from=$OUT/uniform_seed\${seed}.ckpt" trainer.max_steps=800 trainer.val_check_interval=400 hydra.sweep.dir="$OUT/native" \
+  "hydra.job.config.override_dirname.exclude_keys=[corruption.cache,init_from]"
+for s in 0 1 2; do cp "$(ls -d "$OUT"/native/*seed=$s,*)/checkpoints/last.ckpt" "$OUT/native_seed$s.ckpt"; done
+
+STUDY="python scripts/sudoku_solving_study.py --budget 32 --limit 200 --kaidoku-limit 50 --jobs 2"
+$STUDY --checkpoints "$OUT"/uniform_seed{0,1,2}.ckpt --levels easy medium hard --out "$OUT/study_uniform.csv"
+$STUDY --checkpoints "$OUT"/native_seed{0,1,2}.ckpt --out "$OUT/study_native.csv" --levels easy medium hard \
+  kaidoku:1 kaidoku:2 kaidoku:3 kaidoku:4 kaidoku:5 kaidoku:6 kaidoku:7 kaidoku:8 kaidoku:9
+rm eval task=sudoku task.mode=solve task.level=easy checkpoint="$OUT/native_seed0.ckpt" limit=100 scaling=true \
+  scaling_budgets=[4,8,16,32,64] output="$OUT/scaling_easy_native.json"
