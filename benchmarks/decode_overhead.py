@@ -2,8 +2,7 @@
 
 The sampler records how many rows each of its forward passes had (finished rows are dropped),
 so the denominator times exactly those passes: the ratio is the sampler's own overhead
-(softmax, keep/re-mask/reveal decisions, history updates, bookkeeping). The heap is set up as
-in `rm eval` (rm_cli/heap.py), so both sides pay what decoding pays for memory.
+(softmax, keep/re-mask/reveal decisions, history updates, bookkeeping).
 """
 
 import time
@@ -13,14 +12,12 @@ import torch
 
 from benchmarks.common import median_time
 from rm_cli.checkpoint import load_checkpoint
-from rm_cli.heap import pin_mmap_threshold
 from rm_cli.samplers.rm import RMSampler
 from omegaconf import OmegaConf
 
 
 def run(n_boards: int = 256, repeats: int = 3) -> dict:
     torch.manual_seed(0)
-    pin_mmap_threshold()
     module = load_checkpoint(None, OmegaConf.create({"_target_": "rm_cli.tasks.sudoku.SudokuTask", "name": "sudoku", "mode": "revision"}))
     model = module.model
     examples = module.task.test_examples().take(n_boards)

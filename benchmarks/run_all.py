@@ -38,10 +38,6 @@ def main() -> None:
     mem = ", ".join(f"{r['turns']}:{r['peak_rss_mb']:.0f}MB" for r in c["rows"])
     table.add_row("(c) peak RSS vs turns", mem, f"{c['max_growth_ratio']:.3f}", "<= 1.05 (flat)",
                   "yes" if c["max_growth_ratio"] <= 1.05 else "NO")
-    old = ", ".join(f"{r['turns']}:{r['peak_rss_mb']:.0f}MB" for r in c["unpinned_rows"])
-    table.add_row("    same, glibc default (no pin)", old, f"{c['unpinned_max_growth_ratio']:.3f}", "reference", "-")
-    table.add_row("    decode time: pinned / default", "all turn counts", f"{c['decode_time_pinned_over_unpinned']:.3f}",
-                  "reported", "-")
     rates = d["samples_per_s"]
     table.add_row("(d) CPU train samples/s: DDP 2 procs / 1 proc", f"{rates['DDP 2 processes (gloo), 1 thread each']:.0f} / "
                   f"{rates['1 process, 2 threads']:.0f} (1 thread: {rates['1 process, 1 thread']:.0f})",

@@ -7,7 +7,6 @@ import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from rm_cli.errors import UserError
-from rm_cli.heap import pin_mmap_threshold
 from rm_cli.samplers.base import SampleResult, concat_results, to_cpu
 from rm_cli.tasks.base import Examples
 
@@ -26,7 +25,6 @@ def on_device(module, device: str):
 def decode_examples(sampler, model, examples: Examples, batch_size: int, record_trajectory: bool = False,
                     description: str = "decoding", console=None, seed: int = 0, device=None) -> SampleResult:
     """device: move each batch there (the model's device); results come back on the CPU."""
-    pin_mmap_threshold()  # peak memory independent of the number of turns (rm_cli/heap.py)
     results = []
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn()]
     with Progress(*columns, console=console, transient=False) as progress:

@@ -153,7 +153,10 @@ class Sampler:
         block_turn = torch.zeros(B, dtype=torch.long, device=x.device)
         block_masked = torch.zeros(B, dtype=torch.long, device=x.device)
         nfe = torch.zeros(B, dtype=torch.long, device=x.device)
-        kept, remasked, revealed, rows = [], [], [], []
+        # per-turn counts (kept, re-masked, revealed), allocated once: a small tensor kept from every
+        # turn would sit between the turns' large freed activations and fragment the heap
+        counts = torch.zeros(3, self.max_turns, B, dtype=torch.long, device=x.device)
+        turns_run, rows = 0, []
         trajectory = [x.clone()] if record_trajectory else None
         for turn in range(self.max_turns):
             idx = active.nonzero().squeeze(1)
@@ -182,10 +185,9 @@ class Sampler:
             remask_count[idx] += remask.long()
             if state is not None:
                 state[idx] = model.advance(sa, new)
-            for store, sel in ((kept, ea & (xa != mask_id) & ~remask), (remasked, remask), (revealed, reveal)):
-                count = torch.zeros(B, dtype=torch.long, device=x.device)
-                count[idx] = sel.sum(-1)
-                store.append(count)
+            for i, sel in enumerate((ea & (xa != mask_id) & ~remask, remask, reveal)):
+                counts[i, turn, idx] = sel.sum(-1)
+            turns_run = turn + 1
             if self.stop_at_fixed_point:
                 active[idx] = ~self.done(xa, new, ea, mask_id)
             if record_trajectory:
@@ -194,13 +196,13 @@ class Sampler:
             self._fill_remaining(model, x, editable, state, nfe, rows, generators)
             if record_trajectory and not torch.equal(trajectory[-1], x):
                 trajectory.append(x.clone())
-        stack = lambda xs: torch.stack(xs) if xs else torch.zeros(0, B, dtype=torch.long)  # noqa: E731
+        counts = counts[:, :turns_run]
         return SampleResult(
             tokens=x,
             nfe=nfe,
-            kept=stack(kept),
-            remasked=stack(remasked),
-            revealed=stack(revealed),
+            kept=counts[0],
+            remasked=counts[1],
+            revealed=counts[2],
             trajectory=torch.stack(trajectory) if record_trajectory else None,
             forward_rows=rows,
         )
