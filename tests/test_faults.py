@@ -81,7 +81,9 @@ def test_ctrl_c_during_eval_leaves_the_old_results_file_untouched(tmp_path):
     out.write_text('{"from": "an earlier run"}\n')
 
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "FORCE_COLOR": "1"}  # live progress bar
-    proc = subprocess.Popen([str(BIN / "rm"), "eval", f"checkpoint={ckpt}", f"output={out}", "batch_size=1"],
+    # every board runs all 200 turns: decoding lasts minutes, so the signal always lands mid-decode
+    long_decode = ["batch_size=1", "sampler.max_turns=200", "sampler.stop_at_fixed_point=false"]
+    proc = subprocess.Popen([str(BIN / "rm"), "eval", f"checkpoint={ckpt}", f"output={out}", *long_decode],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     seen = b""
     while b"eval" not in seen:  # decoding has started
