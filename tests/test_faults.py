@@ -81,17 +81,23 @@ def test_ctrl_c_during_eval_leaves_the_old_results_file_untouched(tmp_path):
     out.write_text('{"from": "an earlier run"}\n')
 
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "FORCE_COLOR": "1"}  # live progress bar
-    # every board runs all 200 turns: decoding lasts minutes, so the signal always lands mid-decode
+    # every board runs all 200 turns: decoding lasts minutes, so the signal lands mid-decode
     long_decode = ["batch_size=1", "sampler.max_turns=200", "sampler.stop_at_fixed_point=false"]
+    # A shell's background job (`make test &`) ignores SIGINT, and a Python started that way never
+    # installs its Ctrl-C handler: give the child the default disposition, as a terminal would.
     proc = subprocess.Popen([str(BIN / "rm"), "eval", f"checkpoint={ckpt}", f"output={out}", *long_decode],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    seen = b""
-    while b"eval" not in seen:  # decoding has started
-        chunk = os.read(proc.stdout.fileno(), 4096)
-        assert chunk, proc.stderr.read().decode()[-2000:]
-        seen += chunk
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        seen = b""
+        while b"eval" not in seen:  # decoding has started
+            chunk = os.read(proc.stdout.fileno(), 4096)
+            assert chunk, proc.stderr.read().decode()[-2000:]
+            seen += chunk
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()  # never leave a decoder running if the test fails
     assert proc.returncode == 130 and err.decode().strip().splitlines() == ["rm eval: interrupted"]
     assert json.loads(out.read_text()) == {"from": "an earlier run"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json", "tiny.ckpt"]  # no temporary file left
