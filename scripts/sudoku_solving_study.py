@@ -1,7 +1,7 @@
 """Every sampler on the same solving checkpoints, per test level, at one budget of forward passes.
 
     python scripts/sudoku_solving_study.py --out docs/results/sudoku_solving/study.csv \
-        --checkpoints RUN0/checkpoints/best.ckpt RUN1/... RUN2/... \
+        --checkpoints RUN0/checkpoints/last.ckpt RUN1/... RUN2/... \
         --levels easy medium hard kaidoku:3 kaidoku:9 --limit 500 --kaidoku-limit 100 --budget 32
 
 One (checkpoint, level) pair per job: the model and the test puzzles load once and every

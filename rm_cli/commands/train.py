@@ -64,8 +64,9 @@ def init_weights(module: RMLightningModule, path: str, task_cfg) -> None:
     try:
         module.model.load_state_dict(source.model.state_dict())
     except RuntimeError as e:
-        raise UserError(f"init_from={path}: its model does not fit this run's backbone/history "
-                        f"({str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else e})") from None
+        lines = str(e).splitlines()  # torch's first line is a header; the second names the first mismatch
+        detail = lines[1].strip() if len(lines) > 1 else str(e)
+        raise UserError(f"init_from={path}: its model does not fit this run's backbone/history ({detail})") from None
 
 
 def checkpoint_bytes(module: RMLightningModule) -> int:
