@@ -4,7 +4,8 @@
 
 Each DIR is an `rm infer task=image ... output=DIR` folder; its edits.jsonl names the source image,
 the instruction and the edited PNG of every prompt (all folders must come from the same prompt file).
-Changed pixels are tinted red: |edited - source| > 0.1 * 255 with the source passed through the
+Changed pixels are tinted red, so that what was generated stays visible (the infer panels paint them
+solid): |edited - source| > task.change_threshold * 255 with the source passed through the
 tokenizer, as the metrics count them (a column shows that reconstruction).
 """
 
@@ -14,8 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from omegaconf import OmegaConf
 from PIL import Image, ImageDraw
 
+from rm_cli.config import conf_dir
 from rm_cli.tasks.image.tokenizer import load_tokenizer
 
 SCALE, PAD, CAPTION = 3, 6, 14
@@ -25,10 +28,9 @@ def read_edits(folder: Path) -> list[dict]:
     return [json.loads(line) for line in (folder / "edits.jsonl").read_text().splitlines() if line.strip()]
 
 
-def tinted(edited: np.ndarray, source: np.ndarray) -> Image.Image:
-    """Gray edited scene as RGB, changed pixels in red."""
+def tinted(edited: np.ndarray, changed: np.ndarray) -> Image.Image:
+    """Gray edited scene as RGB, changed pixels tinted red."""
     rgb = np.stack([edited] * 3, axis=-1).astype(np.uint8)
-    changed = np.abs(edited.astype(int) - source.astype(int)) > 0.1 * 255
     rgb[changed] = (rgb[changed] * 0.5 + np.array([127, 0, 0])).astype(np.uint8)
     return Image.fromarray(rgb)
 
@@ -46,6 +48,7 @@ def main() -> None:
         raise SystemExit("image_editing_figure: the folders were not made from the same prompt file")
     side = 56 * SCALE
     tokenizer = load_tokenizer(args.tokenizer)
+    threshold = OmegaConf.load(conf_dir() / "task" / "image.yaml").change_threshold * 255.0  # the metrics' default
     columns = ["source", "via tokenizer"] + [name for name, _ in methods]
     width = len(columns) * (side + PAD) + PAD
     height = CAPTION + len(first) * (side + CAPTION + PAD) + PAD
@@ -57,11 +60,12 @@ def main() -> None:
         top = CAPTION + r * (side + CAPTION + PAD)
         draw.text((PAD, top), record["instruction"], fill="black")
         raw = np.asarray(Image.open(record["image"]).convert("L"))
-        source = tokenizer.decode(tokenizer.encode(torch.from_numpy(raw.copy())[None]))[0].round().clamp(0, 255).byte().numpy()
-        tiles = [Image.fromarray(raw).convert("RGB"), Image.fromarray(source).convert("RGB")]
+        source = tokenizer.decode(tokenizer.encode(torch.from_numpy(raw.copy())[None]))[0].numpy()  # float, as edit_files.py
+        tiles = [Image.fromarray(raw).convert("RGB"), Image.fromarray(np.clip(source, 0, 255).astype(np.uint8)).convert("RGB")]
         for name, folder in methods:
             edited = np.asarray(Image.open(folder / edits[name][r]["edited"]).convert("L"))
-            tiles.append(tinted(edited, source))
+            changed = np.abs(edited.astype(np.float32) - source) > threshold
+            tiles.append(tinted(edited, changed))
         for c, tile in enumerate(tiles):
             canvas.paste(tile.resize((side, side), Image.NEAREST), (PAD + c * (side + PAD), top + CAPTION))
     args.out.parent.mkdir(parents=True, exist_ok=True)
