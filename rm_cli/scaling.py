@@ -99,7 +99,7 @@ def write_plot(path, rows: list[dict], title: str) -> None:
         ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=name)
     ax.set_xscale("log", base=2)
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.set_xlabel("forward passes per board (mean NFE)")
+    ax.set_xlabel("forward passes per example (mean NFE)")
     ax.set_ylabel("exact %")
     ax.set_ylim(-2, 102)
     ax.set_title(title, fontsize=9)

@@ -94,6 +94,19 @@ def test_reveal_per_turn_reveals_most_confident_first():
     assert torch.equal(res.tokens, gold)
 
 
+def test_fit_budget_spreads_reveals_over_a_budget_below_the_mask_count():
+    gold = torch.arange(8).remainder(M).unsqueeze(0)
+    x0 = torch.full((1, 8), M)
+    editable = torch.ones_like(x0, dtype=torch.bool)
+    res = RMSampler(max_turns=3, reveal_per_turn=1, fit_budget=True)(OracleModel(gold), x0, editable, record_trajectory=True)
+    assert res.revealed[:, 0].tolist()[:3] == [3, 3, 2] and res.nfe.item() == 3  # ceil(8 / 3) a turn, no end fill
+    assert torch.equal(res.tokens, gold)
+    fixed = RMSampler(max_turns=3, reveal_per_turn=1)(OracleModel(gold), x0, editable, record_trajectory=True)
+    assert fixed.revealed[:, 0].tolist()[:3] == [1, 1, 1] and fixed.nfe.item() == 4  # 5 left to the end fill
+    roomy = RMSampler(max_turns=20, reveal_per_turn=1, fit_budget=True)(OracleModel(gold), x0, editable, record_trajectory=True)
+    assert roomy.revealed[:, 0].tolist()[:8] == [1] * 8  # enough turns: reveal_per_turn as set
+
+
 def test_remask_threshold_blocks_low_mask_probability():
     gold = torch.tensor([[0, 1]])
     x0 = torch.tensor([[1, 1]])

@@ -92,7 +92,8 @@ def test_infer_prints_completions_writes_jsonl_and_shows_every_turn(text_ckpt, t
     assert [r["line"] for r in rows] == [1, 3] and rows[1]["prompt"] == "Mia has 5 eggs. Mia loses 1."
     assert [r["completion"] for r in rows] == written == printed  # temperature 0: the same completions
     stdout = capsys.readouterr().out
-    assert "turn 0: 0 re-masked, 0 revealed, 56 masked" in stdout and "turn 1: 0 re-masked, 1 revealed" in stdout
+    # rm_text's fit_budget: 56 masks over max_turns=4 reveal 14 a turn (not reveal_per_turn=1)
+    assert "turn 0: 0 re-masked, 0 revealed, 56 masked" in stdout and "turn 1: 0 re-masked, 14 revealed" in stdout
 
 
 @pytest.mark.parametrize("case", ["empty", "malformed", "missing_prompt", "too_long", "vocabulary"])
@@ -171,7 +172,9 @@ def test_eval_scaling_writes_the_accuracy_vs_decoding_steps_curve(text_ckpt, tmp
     out = tmp_path / "scaling.json"
     report = command("eval", "task=text", f"checkpoint={text_ckpt}", "limit=2", "scaling=true", "scaling_budgets=[2,3]",
                      "scaling_samplers=[rm,vanilla]", f"output={out}", *FAST)
+    # rm gets max_turns = budget - 1 (room for the end fill); with fit_budget those turns reveal every
+    # mask (56 / 1, 56 / 2 a turn), so no fill pass is needed and it spends one pass under the budget
     assert [(r["sampler"], r["budget"], r["nfe_max"]) for r in report["scaling"]] == [
-        ("rm", 2, 2), ("rm", 3, 3), ("vanilla", 2, 2), ("vanilla", 3, 3)]
+        ("rm", 2, 1), ("rm", 3, 2), ("vanilla", 2, 2), ("vanilla", 3, 3)]
     assert all("exact_pct" in r for r in report["scaling"])
     assert len(out.with_suffix(".csv").read_text().splitlines()) == 5 and out.with_suffix(".png").stat().st_size > 0

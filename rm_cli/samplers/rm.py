@@ -1,5 +1,7 @@
 """Reflective Masking decoding (SPEC §2): keep, re-mask or reveal every editable position."""
 
+import torch
+
 from rm_cli.samplers.base import Sampler, TurnContext, top_k_per_row
 
 
@@ -9,6 +11,9 @@ class RMSampler(Sampler, name="rm"):
     remask_cap: at most this many re-masks per position (None: unlimited; the text code uses 6).
     remask_threshold: also require p(MASK) > threshold (the image editing phase uses 0.9).
     reveal_per_turn: reveal only the k most confident masked positions per turn (None: all).
+    fit_budget: with reveal_per_turn, reveal at least ceil(masks / max_turns) per turn (per block:
+    max_turns // blocks), so a small budget of turns still reveals every mask on a linear schedule, as
+    vanilla does at the same NFE, instead of leaving most to the one-shot fill at the end.
     block_size: reveal only within the current block (semi-autoregressive; re-masking stays free
     everywhere, and a re-masked earlier block becomes current again). temperature: see base.
     """
@@ -18,9 +23,10 @@ class RMSampler(Sampler, name="rm"):
 
     def __init__(self, max_turns: int = 32, remask_cap: int | None = None, remask_threshold: float = 0.0,
                  reveal_per_turn: int | None = None, fill_at_end: bool = True, stop_at_fixed_point: bool = True,
-                 block_size: int | None = None, temperature: float = 0.0):
+                 block_size: int | None = None, temperature: float = 0.0, fit_budget: bool = False):
         super().__init__(max_turns, fill_at_end, stop_at_fixed_point, block_size, temperature)
         self.remask_cap, self.remask_threshold, self.reveal_per_turn = remask_cap, remask_threshold, reveal_per_turn
+        self.fit_budget = fit_budget
 
     def decide(self, probs, x, editable, ctx: TurnContext):
         mask_id = ctx.mask_id
@@ -31,5 +37,13 @@ class RMSampler(Sampler, name="rm"):
             remask &= ctx.remask_count < self.remask_cap
         conf, tokens = ctx.pick(probs)
         candidates = ctx.revealable
-        reveal = candidates if self.reveal_per_turn is None else top_k_per_row(conf, candidates, self.reveal_per_turn)
+        reveal = candidates if self.reveal_per_turn is None else top_k_per_row(conf, candidates, self.reveals(ctx))
         return remask, reveal, tokens
+
+    def reveals(self, ctx: TurnContext):
+        """Masks to reveal this turn: reveal_per_turn, or more where fit_budget needs more."""
+        if not self.fit_budget:
+            return self.reveal_per_turn
+        turns = torch.div(self.max_turns, ctx.blocks, rounding_mode="floor").clamp(min=1)
+        needed = torch.div(ctx.block_masked_at_start + turns - 1, turns, rounding_mode="floor")
+        return needed.clamp(min=self.reveal_per_turn)
