@@ -1,7 +1,7 @@
 """Output files appear whole or not at all: write to a temporary file beside the target, then rename.
 
 Also the fail-fast checks that run before any work: can this file or run directory be written,
-and is there room for the checkpoints.
+and is there room for the checkpoints; and the one JSONL line reader whose errors name file:line.
 """
 
 import json
@@ -123,3 +123,19 @@ def check_free_space(directory, need_bytes: int, what: str) -> None:
     if free < need_bytes:
         raise UserError(f"not enough free disk space: {what} need about {need_bytes / 2**20:.0f} MiB, "
                         f"{free / 2**20:.0f} MiB free", path=directory)
+
+
+def jsonl_records(path, what: str, hint: str = ""):
+    """(line number, parsed object) for each non-blank line of a JSONL file; a missing file or a line
+    that is not JSON is a UserError naming the file (and line). `what` names the file in errors
+    ("pair file"), `hint` follows "not valid JSON" (the expected shape of a line)."""
+    p = Path(str(path))
+    if not p.is_file():
+        raise UserError(f"no such {what}", path=path)
+    for n, text in enumerate(p.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+        if not text.strip():
+            continue
+        try:
+            yield n, json.loads(text)
+        except json.JSONDecodeError:
+            raise UserError(f"not valid JSON{hint}", path=path, line=n) from None

@@ -30,7 +30,7 @@ def test_simulated_paths_follow_their_rule(generator):
             path = s[b, :, i].tolist()
             if rule[b, i] == WRONG:
                 w, g = int(wrong[b, i]), int(gold[b, i])
-                assert path[0] == w
+                assert path[0] == w and all(v in (w, M, g) for v in path)
                 codes = [0 if v == w else 1 if v == M else 2 for v in path]
                 assert codes == sorted(codes) and 1 in codes  # w ... M ... gold, at least one M
             if rule[b, i] == MASK:

@@ -14,11 +14,8 @@ from rm_cli.checkpoint import load_checkpoint
 from rm_cli.decode import decode_examples, on_device
 from rm_cli.errors import UserError
 from rm_cli.io import atomic_write_json, check_writable
+from rm_cli.report import print_table
 from rm_cli.runinfo import git_commit, package_versions
-
-
-def _cell(value) -> str:
-    return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
 def _provenance(cfg: DictConfig, module, examples) -> dict:
@@ -65,12 +62,7 @@ def run(cfg: DictConfig) -> dict:
     metrics, predictions = task.evaluate(examples, result)
 
     what = f"{task.name}, benchmark {cfg.benchmark}" if cfg.benchmark else task.name
-    table = Table(title=f"rm eval: {what} ({sampler.name} sampler, history {module.cfg.history.name})")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for key, value in metrics.items():
-        table.add_row(key, _cell(value))
-    Console().print(table)
+    print_table(f"rm eval: {what} ({sampler.name} sampler, history {module.cfg.history.name})", metrics.items())
 
     report = {
         "metrics": metrics,

@@ -20,8 +20,6 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.strategies.launchers.subprocess_script import _SubprocessScriptLauncher
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
-from rich.console import Console
-from rich.table import Table
 
 from rm_cli.checkpoint import load_checkpoint
 from rm_cli.checkpoint_io import AtomicCheckpointIO
@@ -31,6 +29,7 @@ from rm_cli.errors import UserError
 from rm_cli.global_batch import GlobalBatchStream
 from rm_cli.io import atomic_write_json, check_free_space, check_run_dir, remove_stale_temporaries
 from rm_cli.lightning_module import RMLightningModule, as_container
+from rm_cli.report import print_table
 from rm_cli.runinfo import git_commit, package_versions
 from rm_cli.train_callbacks import LastCheckpoint, StopOnNonFiniteLoss
 
@@ -159,12 +158,7 @@ def fit(cfg: DictConfig, run_dir: Path, overrides: list[str] = (), multirun: boo
         summary["test"] = test_metrics(cfg, summary["best_checkpoint"] or summary["last_checkpoint"])
     if trainer.is_global_zero:
         atomic_write_json(run_dir / "summary.json", summary)
-        table = Table(title=f"rm train: {task.name} ({cfg.history.name}, seed {cfg.seed})")
-        table.add_column("what")
-        table.add_column("value", justify="right")
-        for key in ("params", "steps", "world_size", "wall_time_s", "cpu_time_s", "best_val_exact_pct", "best_checkpoint"):
-            table.add_row(key, str(summary[key]))
-        for key, value in summary.get("test", {}).items():
-            table.add_row(f"test/{key}", f"{value:.3f}" if isinstance(value, float) else str(value))
-        Console().print(table)
+        keys = ("params", "steps", "world_size", "wall_time_s", "cpu_time_s", "best_val_exact_pct", "best_checkpoint")
+        rows = [(key, str(summary[key])) for key in keys] + [(f"test/{k}", v) for k, v in summary.get("test", {}).items()]
+        print_table(f"rm train: {task.name} ({cfg.history.name}, seed {cfg.seed})", rows, first="what")
     return summary

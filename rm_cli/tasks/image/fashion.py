@@ -29,7 +29,7 @@ def _open(path: Path) -> bytes:
                 return gzip.decompress(raw) if candidate.suffix == ".gz" else raw
             except (OSError, EOFError, gzip.BadGzipFile) as e:
                 raise UserError(f"unreadable Fashion-MNIST file ({e.__class__.__name__})", path=candidate) from None
-    raise UserError(f"Fashion-MNIST not found (apt-get install dataset-fashion-mnist, or task.data_dir=DIR)",
+    raise UserError("Fashion-MNIST not found (apt-get install dataset-fashion-mnist, or task.data_dir=DIR)",
                     path=path.with_name(path.name + ".gz"))
 
 

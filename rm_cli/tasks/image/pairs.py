@@ -11,13 +11,12 @@ regenerating it needs no pixels. The same vectorised draw feeds training (one ba
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from rm_cli.errors import UserError
-from rm_cli.io import atomic_write_text
+from rm_cli.io import atomic_write_text, jsonl_records
 from rm_cli.tasks.image import instructions as ins
 from rm_cli.tasks.image.fashion import CLASSES, SPLITS
 from rm_cli.tasks.image.scenes import EMPTY, POSITIONS
@@ -126,17 +125,8 @@ def _check(rec, path, line: int) -> tuple[str, ins.Instruction, list[int], list[
 
 def read_jsonl(path) -> tuple[list[dict], list[int]]:
     """(records, line numbers) of a pair file, each checked; UserError with file:line otherwise."""
-    p = Path(str(path))
-    if not p.is_file():
-        raise UserError("no such pair file", path=path)
     rows, lines = [], []
-    for n, text in enumerate(p.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
-        if not text.strip():
-            continue
-        try:
-            rec = json.loads(text)
-        except json.JSONDecodeError:
-            raise UserError("not valid JSON", path=path, line=n) from None
+    for n, rec in jsonl_records(path, "pair file"):
         split, instr, src, tgt = _check(rec, path, n)
         rows.append({**rec, "parsed": instr})
         lines.append(n)

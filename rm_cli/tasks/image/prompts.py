@@ -5,7 +5,6 @@ light on black, as in Fashion-MNIST); a size other than 56x56 is refused, not re
 is read and checked before anything is decoded.
 """
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from rm_cli.errors import UserError
+from rm_cli.io import jsonl_records
 from rm_cli.tasks.image import instructions as ins
 from rm_cli.tasks.image.scenes import POSITIONS, SCENE, is_empty, quadrant_box
 
@@ -55,16 +55,8 @@ def check_fits(instr: ins.Instruction, pixels: np.ndarray, where, line: int) -> 
 
 def read_prompts(path) -> list[Prompt]:
     p = Path(str(path))
-    if not p.is_file():
-        raise UserError("no such prompt file", path=path)
     out = []
-    for n, text in enumerate(p.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
-        if not text.strip():
-            continue
-        try:
-            rec = json.loads(text)
-        except json.JSONDecodeError:
-            raise UserError('not valid JSON (expected {"image": "scene.png", "instruction": "..."})', path=path, line=n) from None
+    for n, rec in jsonl_records(path, "prompt file", ' (expected {"image": "scene.png", "instruction": "..."})'):
         if not isinstance(rec, dict) or not isinstance(rec.get("image"), str) or not isinstance(rec.get("instruction"), str):
             raise UserError('each line needs "image" (a file name) and "instruction" (text)', path=path, line=n)
         try:

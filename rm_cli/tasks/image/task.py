@@ -21,11 +21,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from rich.console import Console
-from rich.table import Table
 
 from rm_cli.errors import UserError
 from rm_cli.io import atomic_write_dir, check_new_dir
+from rm_cli.report import print_table
 from rm_cli.tasks.base import FROM_CHECKPOINT, Examples, Task
 from rm_cli.tasks.image import fashion, pairs as pair_io, render
 from rm_cli.tasks.image import instructions as ins
@@ -367,9 +366,4 @@ class ImageTask(Task):
 
 
 def _print_report(what: str, metrics: dict) -> None:
-    table = Table(title=f"rm prepare: image {what}")
-    table.add_column("what")
-    table.add_column("value", justify="right")
-    for key, value in metrics.items():
-        table.add_row(key, str(value))
-    Console().print(table)
+    print_table(f"rm prepare: image {what}", [(key, str(value)) for key, value in metrics.items()], first="what")
