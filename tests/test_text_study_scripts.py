@@ -1,0 +1,58 @@
+"""scripts/text_table.py and scripts/scaling_join.py, which turn the text study's eval results into
+the tables and the accuracy vs decoding-steps figure of docs/results/text.md."""
+
+import csv
+import json
+import subprocess
+import sys
+
+from conftest import ROOT
+
+SCRIPTS = ROOT / "scripts"
+
+
+def _run(script, *args):
+    return subprocess.run([sys.executable, str(SCRIPTS / script), *map(str, args)], capture_output=True, text=True)
+
+
+def test_text_table_orders_methods_and_averages_exact_answer_over_seeds(tmp_path):
+    res = tmp_path / "results"
+    res.mkdir()
+    for name, exact in [("rm_her_seed0", 40.0), ("sft_seed0", 10.0), ("sft_seed1", 20.0), ("rm_seed0", 30.0)]:
+        (res / f"{name}.json").write_text(json.dumps({"metrics": {"exact_pct": exact, "nfe_per_example": 57.0}}))
+    (tmp_path / "sft_seed0").mkdir()
+    (tmp_path / "sft_seed0" / "summary.json").write_text(json.dumps({"steps": 1500, "wall_time_s": 1200, "cpu_time_s": 1140}))
+    proc = _run("text_table.py", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = (tmp_path / "text.md").read_text().splitlines()
+    methods = [line.split("|")[1].strip() for line in lines[2:5]]
+    assert methods == ["sft", "rm", "rm_her"]  # the issue's order, not the files' order
+    assert "| sft | 2 | 15.0 ± 7.1 |" in lines[2]
+    assert "| sft | 1500 | 20.0 (1 seed) | 19.0 (1 seed) |" in "\n".join(lines)
+    assert len(list(csv.DictReader((tmp_path / "text.csv").open()))) == 4
+
+
+def _scaling_csv(path, sampler, points):
+    rows = [{"sampler": sampler, "history": "off", "budget": b, "nfe_mean": b, "nfe_max": b, "exact_pct": e} for b, e in points]
+    with path.open("w") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_scaling_join_labels_each_checkpoints_samplers_and_plots(tmp_path):
+    _scaling_csv(tmp_path / "a.csv", "vanilla", [(8, 1.0), (16, 2.5)])
+    _scaling_csv(tmp_path / "b.csv", "rm", [(8, 3.0)])
+    proc = _run("scaling_join.py", "--run", f"sft={tmp_path / 'a.csv'}", "--run", f"rm_her={tmp_path / 'b.csv'}",
+                "--out", tmp_path / "joined")
+    assert proc.returncode == 0, proc.stderr
+    rows = list(csv.DictReader((tmp_path / "joined.csv").open()))
+    assert [(r["sampler"], r["method"], r["budget"], r["exact_pct"]) for r in rows] == [
+        ("sft: vanilla", "sft", "8", "1.0"), ("sft: vanilla", "sft", "16", "2.5"), ("rm_her: rm", "rm_her", "8", "3.0")]
+    assert (tmp_path / "joined.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_scaling_join_missing_csv_is_one_line_and_writes_nothing(tmp_path):
+    proc = _run("scaling_join.py", "--run", f"sft={tmp_path / 'nope.csv'}", "--out", tmp_path / "joined")
+    assert proc.returncode != 0 and "nope.csv: no such file" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert not list(tmp_path.glob("joined*"))
