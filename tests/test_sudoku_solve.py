@@ -13,8 +13,8 @@ from rm_cli.tasks.sudoku.grid import MASK_ID, is_solved_grid, rectangle_swaps
 from rm_cli.tasks.sudoku.metrics import solve_metrics
 from rm_cli.tasks.sudoku.puzzle_io import read_puzzles
 from rm_cli.tasks.sudoku.puzzles import LEVELS, carved_pool, generate, to_digits
-from rm_cli.tasks.sudoku.solve import SudokuSolveTask, solve_test_file
-from rm_cli.trajectory import KEEP, MASK, WRONG
+from rm_cli.tasks.sudoku.solve import SudokuSolveTask, assign_rules, solve_test_file
+from rm_cli.trajectory import KEEP, KIND_KEEP, MASK, WRONG, TrajectorySimulator
 
 SOLVED = "534678912672195348198342567859761423426853791713924856961537284287419635345286179"
 PUZZLE = "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79"
@@ -227,6 +227,8 @@ def test_bad_solve_options_are_rejected():
         SudokuTask(mode="solve", level="expert")
     with pytest.raises(UserError, match="wrong_rate"):
         SudokuTask(mode="solve", wrong_rate=1.5)
+    with pytest.raises(UserError, match="keep_rate"):
+        SudokuTask(mode="solve", keep_rate=-0.1)
     with pytest.raises(UserError, match="unknown task option"):
         SudokuTask(levle="hard")
 
@@ -236,3 +238,26 @@ def test_revision_mode_ignores_the_solve_options():
     assert type(task) is SudokuTask and task.test_size == 500
     batch = next(iter(task.train_stream(batch_size=32, seed=0)))
     assert batch["editable"].all() and set(batch["rule"].unique().tolist()) == {KEEP, WRONG}
+
+
+def test_keep_rate_reveals_gold_digits_on_partly_masked_training_boards():
+    """keep_rate > 0: some blanks show their gold digit from the first state on (what a decoder that
+    reveals a few cells a turn produces), so the keep loss sees right digits on mostly masked boards."""
+    blank = torch.rand(512, 81, generator=torch.Generator().manual_seed(0)) < 0.6
+    off = assign_rules(blank, 0.5, torch.Generator().manual_seed(1))
+    assert torch.equal(off == KEEP, ~blank)  # keep_rate=0: every blank is WRONG or MASK, as before
+    on = assign_rules(blank, 0.5, torch.Generator().manual_seed(1), keep_rate=1.0)
+    assert torch.equal(on[~blank], off[~blank])
+    kept = ((on == KEEP) & blank).sum(-1).float() / blank.sum(-1)
+    assert 0.4 < kept.mean() < 0.6 and kept.min() < 0.1 and kept.max() > 0.9  # q ~ U(0, 1) per board
+    assert ((on == WRONG) & blank).any() and ((on == MASK) & blank).any()
+    gold = torch.randint(0, 9, blank.shape)
+    wrong = (gold + 1) % 9
+    traj = TrajectorySimulator(6)(gold, on, wrong, MASK_ID, torch.Generator().manual_seed(2))
+    first = traj.states[:, 0]
+    kept_blank = blank & (on == KEEP)
+    assert torch.equal(first[kept_blank], gold[kept_blank])  # visible and right from x(0) on
+    assert (traj.kind[kept_blank] == KIND_KEEP).all()
+    task = SudokuTask(mode="solve", puzzle_pool=40, val_size=8, keep_rate=1.0)
+    rule, editable = (lambda b: (b["rule"], b["editable"]))(next(iter(task.train_stream(batch_size=64, seed=0))))
+    assert ((rule == KEEP) & editable).any()

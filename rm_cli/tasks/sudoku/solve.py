@@ -9,12 +9,17 @@ number of givens from the `train_levels` range, and a random Sudoku symmetry (di
 band/stack/row/column permutations, transpose). Pool grids exclude the held-out ones, and an
 augmented board that equals one is swapped back for its pool grid.
 
-Rules for RM training. Givens are not editable (rule KEEP, out of the loss). Each board draws a
-rate r ~ U(0, wrong_rate); each blank is WRONG with probability r (it shows a wrong digit from
-the corruption first), else MASK. A per-board rate spans what decoding produces: boards with
-almost every blank masked and no error (the first turn), and boards whose blanks are all filled
-with many wrong digits (after a turn that revealed everything at once). objective=mdm ignores
-the rules and masks a random share of the blanks.
+Rules for RM training. Givens are not editable (out of the loss). Each board draws rates
+q ~ U(0, keep_rate) and r ~ U(0, wrong_rate); each blank is KEEP with probability q (its gold
+digit already revealed, as a decoder that reveals a few cells a turn leaves it), else WRONG with
+probability r (it shows a wrong digit from the corruption first), else MASK. Per-board rates span
+what decoding produces: boards with almost every blank masked and no error (the first turn),
+boards whose blanks are all filled with many wrong digits (after a turn that revealed everything
+at once) and, with keep_rate > 0, partly filled boards whose visible digits are mostly right.
+With keep_rate = 0 every visible blank of a mostly masked training board is wrong, and the model
+learns to re-mask any digit revealed early: right for one-shot decoding, fatal for `rm_solve`,
+which reveals a few cells a turn. objective=mdm ignores the rules and masks a random share of
+the blanks.
 
 With corruption=native the boards come from the cache that `rm prepare split=native` wrote
 (a sample of this stream, with a frozen checkpoint's top-k wrong digits per blank), unaugmented,
@@ -50,21 +55,26 @@ def keys(tokens: torch.Tensor) -> set[bytes]:
     return {row.numpy().tobytes() for row in tokens}
 
 
-def assign_rules(blank: torch.Tensor, wrong_rate: float, generator) -> torch.Tensor:
-    """[B, 81] rule per cell: givens KEEP; each blank WRONG with a per-board rate r ~ U(0, wrong_rate), else MASK."""
+def assign_rules(blank: torch.Tensor, wrong_rate: float, generator, keep_rate: float = 0.0) -> torch.Tensor:
+    """[B, 81] rule per cell: givens KEEP; each blank KEEP with a per-board rate q ~ U(0, keep_rate),
+    else WRONG with a per-board rate r ~ U(0, wrong_rate), else MASK."""
     rate = torch.rand(blank.shape[0], 1, generator=generator) * wrong_rate
     wrong = torch.rand(blank.shape, generator=generator) < rate
-    return torch.where(blank, torch.where(wrong, WRONG, MASK), KEEP)
+    rules = torch.where(blank, torch.where(wrong, WRONG, MASK), KEEP)
+    if keep_rate > 0:  # drawn only then, so keep_rate=0 replays the streams of earlier runs exactly
+        keep = torch.rand(blank.shape, generator=generator) < torch.rand(blank.shape[0], 1, generator=generator) * keep_rate
+        rules = torch.where(keep, KEEP, rules)
+    return rules
 
 
 class SolveTrainStream(torch.utils.data.IterableDataset):
     """Endless batches of augmented pool puzzles (or, with `boards` given, of cached boards)."""
 
     def __init__(self, pool, held_out: set[bytes], batch_size: int, seed: int, givens: tuple[int, int],
-                 wrong_rate: float, boards: tuple[torch.Tensor, torch.Tensor] | None = None):
+                 wrong_rate: float, boards: tuple[torch.Tensor, torch.Tensor] | None = None, keep_rate: float = 0.0):
         super().__init__()
         self.pool, self.held_out, self.batch_size, self.seed = pool, held_out, batch_size, seed
-        self.givens, self.wrong_rate, self.boards = givens, wrong_rate, boards
+        self.givens, self.wrong_rate, self.boards, self.keep_rate = givens, wrong_rate, boards, keep_rate
 
     def draw(self, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """(gold, blank) of one batch."""
@@ -85,13 +95,13 @@ class SolveTrainStream(torch.utils.data.IterableDataset):
         g = torch.Generator().manual_seed(self.seed)
         while True:
             gold, blank = self.draw(g)
-            yield {"gold": gold, "editable": blank, "rule": assign_rules(blank, self.wrong_rate, g)}
+            yield {"gold": gold, "editable": blank, "rule": assign_rules(blank, self.wrong_rate, g, self.keep_rate)}
 
 
 class SudokuSolveTask(SudokuTask):
     def __init__(self, name: str = "sudoku", mode: str = "solve", level: str = "hard",
                  train_levels=("easy", "medium", "hard"), singles_only: bool = False, wrong_rate: float = 0.5,
-                 puzzle_pool: int = 3000, val_size: int = 256, test_size: int | None = None,
+                 keep_rate: float = 0.0, puzzle_pool: int = 3000, val_size: int = 256, test_size: int | None = None,
                  native_cache: str | None = None, **revision_options):
         super().__init__(name=name, mode=mode, val_size=val_size, **revision_options)
         check_level(level)
@@ -102,10 +112,13 @@ class SudokuSolveTask(SudokuTask):
             check_level(each)
         if not 0.0 <= wrong_rate <= 1.0:
             raise UserError(f"task.wrong_rate must be in [0, 1], got {wrong_rate}")
+        if not 0.0 <= keep_rate <= 1.0:
+            raise UserError(f"task.keep_rate must be in [0, 1], got {keep_rate}")
         if puzzle_pool < 1:
             raise UserError(f"task.puzzle_pool must be >= 1, got {puzzle_pool}")
         self.mode, self.level, self.train_levels = mode, level, train_levels
         self.singles_only, self.wrong_rate, self.puzzle_pool = singles_only, wrong_rate, puzzle_pool
+        self.keep_rate = keep_rate
         self.test_size, self.native_cache = test_size or TEST_SIZE, native_cache
         self._val: Puzzles | None = None
 
@@ -147,9 +160,10 @@ class SudokuSolveTask(SudokuTask):
 
             cache = load_native_cache(self.native_cache)
             return SolveTrainStream(None, held_out, batch_size, seed, self.train_givens(), self.wrong_rate,
-                                    boards=(cache["gold"], cache["editable"]))
+                                    boards=(cache["gold"], cache["editable"]), keep_rate=self.keep_rate)
         pool = carved_pool(POOL_SEED + seed, self.puzzle_pool, held_out)
-        return SolveTrainStream(pool, held_out, batch_size, seed, self.train_givens(), self.wrong_rate)
+        return SolveTrainStream(pool, held_out, batch_size, seed, self.train_givens(), self.wrong_rate,
+                                keep_rate=self.keep_rate)
 
     def native_examples(self, n: int | None = None, seed: int | None = None) -> Examples:
         """A sample of the (non-native) training stream, blanks masked: the boards of the native cache."""

@@ -18,7 +18,7 @@ from rm_cli.trajectory import KEEP, WRONG
 TEST_SEED, VAL_SEED = 1234, 4321
 MODES = ("revision", "solve")
 # Keys of conf/task/sudoku.yaml that only task.mode=solve reads (see rm_cli/tasks/sudoku/solve.py).
-SOLVE_OPTIONS = {"level", "train_levels", "singles_only", "wrong_rate", "puzzle_pool"}
+SOLVE_OPTIONS = {"level", "train_levels", "singles_only", "wrong_rate", "keep_rate", "puzzle_pool"}
 
 
 def default_test_file(mode: str) -> Path:
