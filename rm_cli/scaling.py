@@ -24,15 +24,22 @@ LEAD = ["sampler", "history", "budget", "nfe_mean", "nfe_max", "exact_pct"]
 
 def sampler_configs(names, chosen: DictConfig) -> dict[str, DictConfig]:
     """conf/sampler/NAME.yaml for each name (None: every registered sampler that a budget applies to,
-    i.e. whose config has `steps` or `max_turns`); the sampler chosen on the command line keeps its
-    overrides."""
+    i.e. whose config has `steps` or `max_turns`). A name may also be a preset of a registered
+    sampler (rm_solve, rm_text: another YAML with the same `_target_`). The sampler chosen on the
+    command line keeps its overrides when exactly one listed name is of its class; when several are
+    (rm and rm_solve), each keeps its own YAML."""
+    registered = {f"{cls.__module__}.{cls.__qualname__}" for cls in SAMPLERS.values()}
     out = {}
     for name in budgeted_samplers() if names is None else [str(n) for n in names]:
         path = conf_dir() / "sampler" / f"{name}.yaml"
-        if name not in SAMPLERS or not path.is_file():
-            raise UserError(f"unknown sampler {name!r} in scaling_samplers; choose from: {', '.join(sorted(SAMPLERS))}")
-        cfg = OmegaConf.load(path)
-        out[name] = chosen if cfg._target_ == chosen._target_ else cfg
+        cfg = OmegaConf.load(path) if path.is_file() else None
+        if cfg is None or cfg.get("_target_") not in registered:
+            presets = sorted(p.stem for p in (conf_dir() / "sampler").glob("*.yaml"))
+            raise UserError(f"unknown sampler {name!r} in scaling_samplers; choose from: {', '.join(presets)}")
+        out[name] = cfg
+    same_class = [name for name, cfg in out.items() if cfg._target_ == chosen.get("_target_")]
+    if len(same_class) == 1:
+        out[same_class[0]] = chosen
     return out
 
 
