@@ -145,6 +145,24 @@ def test_every_sampler_keeps_a_budget_of_forward_passes(name):
         assert (res.tokens != M).all()
 
 
+
+def test_rm_solve_reveals_the_most_confident_on_vanillas_schedule_and_still_remasks():
+    """rm_solve with a model that never asks for MASK reveals in vanilla's order and schedule; with
+    one that prefers MASK on a revealed token it re-masks it (what rm does, a few cells at a time)."""
+    def rm_solve_at(budget):
+        return instantiate(scaling.with_budget(OmegaConf.load(conf_dir() / "sampler" / "rm_solve.yaml"), budget))
+    rm_solve = rm_solve_at(5)
+    assert rm_solve.max_turns == 4 and rm_solve.reveal_per_turn == 1 and rm_solve.fit_budget
+    assert reveal_order(rm_solve_at(5), PROBS) == reveal_order(VanillaSampler(steps=4), PROBS)
+    x0 = torch.full((2, 20), M)
+    editable = torch.ones_like(x0, dtype=torch.bool)
+    res = rm_solve(FixedModel([[0.9, 0.1, 0, 0, 0, 0]] * 20), x0, editable, record_trajectory=True)
+    assert res.revealed[:, 0].tolist() == [5, 5, 5, 5] and res.nfe.tolist() == [4, 4]  # ceil(20 / 4) a turn
+    probs = [[0.6, 0.0, 0, 0, 0, 0.4]] * 19 + [[0.3, 0.0, 0, 0, 0, 0.7]]  # the last position: MASK beats 0
+    res = rm_solve_at(12)(FixedModel(probs), x0, editable)
+    assert res.remasked.sum() > 0
+
+
 def test_remdm_remasks_the_expected_number_of_least_probable_tokens():
     n, steps = 16, 8
     p_gold = torch.linspace(0.9, 0.5, n)  # position i's token is less probable as i grows
