@@ -95,7 +95,7 @@ class RMLightningModule(L.LightningModule):
     def validation_step(self, batch, batch_idx):
         inputs, editable, gold = batch
         result = self.sampler(self.model, inputs, editable)
-        exact = (result.tokens == gold).all(-1).float().mean() * 100
+        exact = self.task.validation_correct(result.tokens, gold, editable).float().mean() * 100
         accuracy = ((result.tokens == gold) | ~editable).float().mean() * 100
         n = inputs.shape[0]
         self.log("val/exact", exact, batch_size=n, prog_bar=True, sync_dist=True)

@@ -123,6 +123,10 @@ def test_evaluate_scores_the_final_answer_and_records_every_prediction(tmp_path)
     assert metrics["nfe_per_example"] == 4.0 and metrics["remasks_per_example"] == 0.5
     assert [p["correct"] for p in preds] == [True, False] and preds[1]["extracted"] == "7"
     assert preds[0]["completion"] == outs[0] and preds[0]["reference"] == rows[0]["answer"] and preds[0]["line"] == 1
+    # val/exact (which picks best.ckpt) counts what exact_pct counts: the final answer
+    gold = encode(tok, [Record(i + 1, r["prompt"], r["answer"]) for i, r in enumerate(rows)], 8, 24, "f", with_gold=True)
+    assert task.validation_correct(tokens, gold.gold, gold.editable).tolist() == [True, False]
+    assert task.validation_correct(gold.gold, gold.gold, gold.editable).all()
 
 
 def test_prompt_files_plain_and_jsonl_with_line_numbers_in_errors(tmp_path):

@@ -101,6 +101,12 @@ class Task:
     def metrics(self, examples: Examples, result) -> dict:
         raise NotImplementedError
 
+    def validation_correct(self, tokens: torch.Tensor, gold: torch.Tensor, editable: torch.Tensor) -> torch.Tensor:
+        """[B] bool: decoded rows that count as right for `val/exact` (which picks best.ckpt).
+        Default: every position equals the gold one; a task whose score reads less (text: the final
+        answer) says so here, so that best.ckpt follows the metric `rm eval` reports."""
+        return (tokens == gold).all(-1)
+
     def evaluate(self, examples: Examples, result) -> tuple[dict, list]:
         """(metrics, one prediction per example) for `rm eval`'s results file."""
         return self.metrics(examples, result), [self.format_output(row) for row in result.tokens]

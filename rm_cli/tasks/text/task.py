@@ -234,6 +234,15 @@ class TextTask(Task):
     def metrics(self, examples: TextExamples, result) -> dict:
         return self.evaluate(examples, result)[0]
 
+    def validation_correct(self, tokens, gold, editable) -> torch.Tensor:
+        """The final answer is right (what `rm eval` scores as exact_pct), however the steps read."""
+        tok = self._tok()
+        right = []
+        for row, ref in zip(tokens.cpu(), gold.cpu()):
+            want = arithmetic.final_answer(completion(tok, ref, self.prompt_len))
+            right.append(want is not None and arithmetic.final_answer(completion(tok, row, self.prompt_len)) == want)
+        return torch.tensor(right, dtype=torch.bool, device=tokens.device)
+
     def render_turns(self, trajectory: torch.Tensor):
         return render_turns(self._tok(), trajectory, self.prompt_len)
 
