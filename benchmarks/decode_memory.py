@@ -1,6 +1,6 @@
 """(c) Peak memory of decoding against the number of turns: must stay flat.
 
-Each turn count runs in a fresh process (peak RSS is per process) with stop_at_fixed_point
+Each measurement runs in a fresh process (peak RSS is per process) with stop_at_fixed_point
 off, so every board really runs every turn, through the path `rm eval` and `rm infer` take
 (rm_cli.decode.decode_examples). The trajectory is not recorded (that one grows with turns by
 design: it is the full history, asked for explicitly). Peak RSS is read from /proc/self/status
@@ -8,13 +8,25 @@ design: it is the full history, asked for explicitly). Peak RSS is read from /pr
 high-water mark across fork and exec, so under `make bench` it reported the parent's size after
 benchmarks (a) and (b), not the decoder's.
 
-Memory used to grow with turns (681 -> 1472 MB from 4 to 256 turns, by a different amount in
-each run): the sampler kept three small count tensors from every turn, and glibc placed them
-between the turns' large freed activations, so the heap could neither reuse nor return that
-space. The counts now live in one buffer allocated before the first turn.
+Memory used to grow with turns (681 -> 1472 MB from 4 to 256 turns): the sampler kept three
+small count tensors from every turn, and glibc placed them between the turns' large freed
+activations. The counts now live in one buffer allocated before the first turn.
+
+What is left is scatter, not growth: with glibc's default (dynamic) mmap threshold the peak of
+one process differs from the next by several percent at the *same* number of turns (672 / 687 /
+706 MB at 16 turns in three runs; up to 11 % apart in one `make bench`), depending on where the
+heap puts the freed activations, so a 5 % goal cannot be read from it. The goal is therefore
+checked on children run with glibc's mmap threshold fixed (MALLOC_MMAP_THRESHOLD_=1 MiB: every
+block over 1 MiB is mapped on allocation and returned on free), which removes the heap's scatter
+and leaves the decoder's own memory. The default allocator is still measured and reported
+(median of `repeats` children per count). The fixed threshold decodes about 30-40 % slower, so
+it is a measurement setting here (and a documented option for users short of memory), not the
+default of `rm eval`.
 """
 
 import json
+import os
+import statistics
 import subprocess
 import sys
 
@@ -42,13 +54,29 @@ print(json.dumps({"turns": turns, "nfe": int(result.nfe.max()), "peak_rss_mb": a
 """
 
 
-def run(turn_counts=(4, 16, 64, 256)) -> dict:
+FIXED_MMAP = {"MALLOC_MMAP_THRESHOLD_": str(1 << 20)}
+
+
+def child(turns: int, env: dict | None = None) -> dict:
+    out = subprocess.run([sys.executable, "-c", CHILD, str(turns)], capture_output=True, text=True, check=True,
+                         env={**os.environ, **(env or {})})
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run(turn_counts=(4, 16, 64, 256), repeats: int = 3, fixed_counts=(4, 16, 64, 256)) -> dict:
+    """Medians of `repeats` children per turn count (default allocator), and one child per count of
+    `fixed_counts` with a fixed mmap threshold (the heap's scatter removed)."""
     rows = []
     for turns in turn_counts:
-        out = subprocess.run([sys.executable, "-c", CHILD, str(turns)], capture_output=True, text=True, check=True)
-        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    base = rows[0]["peak_rss_mb"]
-    return {"rows": rows, "max_growth_ratio": max(r["peak_rss_mb"] for r in rows) / base, "goal": "flat (<= 1.05)"}
+        peaks = [child(turns)["peak_rss_mb"] for _ in range(repeats)]
+        rows.append({"turns": turns, "peak_rss_mb": statistics.median(peaks), "runs_mb": peaks})
+    medians = [r["peak_rss_mb"] for r in rows]
+    fixed = [{"turns": t, "peak_rss_mb": child(t, FIXED_MMAP)["peak_rss_mb"]} for t in fixed_counts]
+    fixed_peaks = [r["peak_rss_mb"] for r in fixed]
+    return {"rows": rows, "max_growth_ratio": max(medians) / min(medians),
+            "scatter_same_turns": max(max(r["runs_mb"]) / min(r["runs_mb"]) for r in rows),
+            "fixed_mmap_rows": fixed, "fixed_mmap_ratio": max(fixed_peaks) / min(fixed_peaks),
+            "goal": "flat (<= 1.05): fixed_mmap_ratio, max / min peak over turn counts"}
 
 
 if __name__ == "__main__":
