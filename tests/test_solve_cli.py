@@ -92,13 +92,14 @@ def test_native_prepare_needs_a_checkpoint(tmp_path):
 
 def test_shipped_solve_checkpoint_runs_every_sampler_without_training(tmp_path):
     """task.mode=solve with no checkpoint= uses the model in rm_cli/assets: every budgeted sampler
-    decodes with it, none touches a given, and it is a trained model (the peers solve most easy puzzles)."""
+    (and the rm_solve preset) decodes with it, none touches a given, and it is a trained model (the peers solve most easy puzzles)."""
     out = tmp_path / "shipped.json"
     proc = run_cli("eval", "task=sudoku", "task.mode=solve", "task.level=easy", "limit=30", "scaling=true",
-                   "scaling_budgets=[16]", f"output={out}")
+                   "scaling_budgets=[16]", "scaling_samplers=[vanilla,topk_margin,entropy,remdm,rm,rm_solve]", f"output={out}")
     assert proc.returncode == 0, proc.stderr[-2000:]
     with open(out.with_suffix(".csv")) as f:
         rows = {row["sampler"]: row for row in csv.DictReader(f)}
     assert {"rm", "vanilla", "topk_margin", "entropy", "remdm"} <= set(rows)
     assert all(float(row["givens_kept_pct"]) == 100.0 and row["history"] == "her" for row in rows.values())
     assert float(rows["topk_margin"]["exact_pct"]) >= 50.0
+    assert float(rows["rm_solve"]["exact_pct"]) >= 50.0  # trained with keep_rate: RM decodes a few cells a turn
