@@ -43,19 +43,22 @@ def score(job: tuple) -> list[dict]:
     return [{"checkpoint": str(checkpoint), "seed": module.cfg.seed, "level": level, "n": len(examples), **row} for row in rows]
 
 
-def table(rows: list[dict], metric: str = "exact_pct") -> str:
-    levels = list(dict.fromkeys(r["level"] for r in rows))
+def table(rows: list[dict], metric: str = "exact_pct", by_history: bool = False) -> str:
+    """Markdown: one line per level (per level and history setting with by_history), one column per sampler."""
+    key = (lambda r: f"{r['level']}, {r['history']}") if by_history else (lambda r: r["level"])
+    groups = list(dict.fromkeys(key(r) for r in rows))
     samplers = list(dict.fromkeys(r["sampler"] for r in rows))
     lines = ["| level (n) | " + " | ".join(samplers) + " |", "|---|" + "---|" * len(samplers)]
-    for level in levels:
+    for group in groups:
         cells = []
         for name in samplers:
-            values = [float(r[metric]) for r in rows if r["level"] == level and r["sampler"] == name]
-            nfe = statistics.mean(float(r["nfe_mean"]) for r in rows if r["level"] == level and r["sampler"] == name)
+            picked = [r for r in rows if key(r) == group and r["sampler"] == name]
+            values = [float(r[metric]) for r in picked]
+            nfe = statistics.mean(float(r["nfe_mean"]) for r in picked)
             std = statistics.stdev(values) if len(values) > 1 else 0.0
             cells.append(f"{statistics.mean(values):.1f} ± {std:.1f} ({nfe:.1f})")
-        n = next(r["n"] for r in rows if r["level"] == level)
-        lines.append(f"| {level} ({n}) | " + " | ".join(cells) + " |")
+        n = next(r["n"] for r in rows if key(r) == group)
+        lines.append(f"| {group} ({n}) | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -70,6 +73,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=250)
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (one torch thread each)")
     parser.add_argument("--out", required=True, help="CSV of every (checkpoint, level, sampler) row")
+    parser.add_argument("--by-history", action="store_true", help="one table line per level and history setting")
     args = parser.parse_args()
     for path in args.checkpoints:
         if not Path(path).is_file():
@@ -85,7 +89,8 @@ def main() -> None:
         rows = [row for result in pool.map(score, jobs) for row in result]
     write_csv(args.out, rows)
     md = f"exact % (mean ± std over {len(args.checkpoints)} checkpoints; mean NFE per board), budget {args.budget}\n\n"
-    md += table(rows) + "\n\ncell accuracy on blanks %\n\n" + table(rows, "cell_acc_blanks_pct") + "\n"
+    md += (table(rows, by_history=args.by_history) + "\n\ncell accuracy on blanks %\n\n"
+           + table(rows, "cell_acc_blanks_pct", args.by_history) + "\n")
     atomic_write_text(Path(args.out).with_suffix(".md"), md)
     print(md)
 

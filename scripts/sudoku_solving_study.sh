@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates docs/results/sudoku_solving.md's numbers on a 2-core CPU (about 2.5 hours in all).
+# Regenerates docs/results/sudoku_solving.md's numbers on a 2-core CPU (about 4.5 hours in all).
 #
 #   bash scripts/sudoku_solving_study.sh [OUT_DIR]      (default: runs/sudoku_solving)
 #
@@ -10,17 +10,24 @@
 #    easy/medium/hard (first 200 of each fixed test file); for the post-trained (native) model
 #    also the 9 kaidoku levels (first 50 each).
 # 4. Test-time scaling on easy puzzles (first 100) for seed 0 of the post-trained model.
+# 5. Per seed: 800 more steps on the same native cache with task.keep_rate=1.0 (partly filled boards
+#    whose visible digits are mostly right), starting from the native model; every sampler plus
+#    rm_solve (few reveals a turn, re-masking free) on it, rm_solve on the native models too, and
+#    test-time scaling of every sampler on easy and hard puzzles (first 100) with seed 1's model.
+# 6. History ablation, seed 0: the same 800 keep_rate steps from the native model with history switched
+#    to off / hr / hr_decay (HR has no parameters, so the weights carry over), then rm, rm_solve and
+#    vanilla on each, beside the HER run of step 5.
 set -euo pipefail
 OUT=${1:-runs/sudoku_solving}
 mkdir -p "$OUT"
-SOLVE="task=sudoku task.mode=solve history=her optim.lr=1e-3 threads=1 hydra/launcher=parallel hydra.launcher.n_jobs=3"
+SOLVE="task=sudoku task.mode=solve optim.lr=1e-3 threads=1 hydra/launcher=parallel hydra.launcher.n_jobs=3"
 
-rm train -m $SOLVE seed=0,1,2 trainer.max_steps=2000 trainer.val_check_interval=500 hydra.sweep.dir="$OUT/uniform"
+rm train -m $SOLVE history=her seed=0,1,2 trainer.max_steps=2000 trainer.val_check_interval=500 hydra.sweep.dir="$OUT/uniform"
 for s in 0 1 2; do
   cp "$(ls -d "$OUT"/uniform/*seed=$s,*)/checkpoints/last.ckpt" "$OUT/uniform_seed$s.ckpt"
   rm prepare task=sudoku task.mode=solve split=native checkpoint="$OUT/uniform_seed$s.ckpt" k=3 output="$OUT/native_seed$s.pt"
 done
-rm train -m $SOLVE seed=0,1,2 task.level=easy corruption=native "corruption.cache=$OUT/native_seed\${seed}.pt" \
+rm train -m $SOLVE history=her seed=0,1,2 task.level=easy corruption=native "corruption.cache=$OUT/native_seed\${seed}.pt" \
   "init_from=$OUT/uniform_seed\${seed}.ckpt" trainer.max_steps=800 trainer.val_check_interval=400 hydra.sweep.dir="$OUT/native" \
   "hydra.job.config.override_dirname.exclude_keys=[corruption.cache,init_from]"
 for s in 0 1 2; do cp "$(ls -d "$OUT"/native/*seed=$s,*)/checkpoints/last.ckpt" "$OUT/native_seed$s.ckpt"; done
@@ -31,3 +38,25 @@ $STUDY --checkpoints "$OUT"/native_seed{0,1,2}.ckpt --out "$OUT/study_native.csv
   kaidoku:1 kaidoku:2 kaidoku:3 kaidoku:4 kaidoku:5 kaidoku:6 kaidoku:7 kaidoku:8 kaidoku:9
 rm eval task=sudoku task.mode=solve task.level=easy checkpoint="$OUT/native_seed0.ckpt" limit=100 scaling=true \
   scaling_budgets=[4,8,16,32,64] output="$OUT/scaling_easy_native.json"
+
+rm train -m $SOLVE history=her seed=0,1,2 task.level=easy corruption=native "corruption.cache=$OUT/native_seed\${seed}.pt" \
+  "init_from=$OUT/native_seed\${seed}.ckpt" task.keep_rate=1.0 trainer.max_steps=800 trainer.val_check_interval=400 \
+  hydra.sweep.dir="$OUT/keep" "hydra.job.config.override_dirname.exclude_keys=[corruption.cache,init_from]"
+for s in 0 1 2; do cp "$(ls -d "$OUT"/keep/*seed=$s,*)/checkpoints/last.ckpt" "$OUT/keep_seed$s.ckpt"; done
+$STUDY --checkpoints "$OUT"/keep_seed{0,1,2}.ckpt --out "$OUT/study_keep.csv" --levels easy medium hard \
+  kaidoku:1 kaidoku:2 kaidoku:3 kaidoku:4 kaidoku:5 kaidoku:6 kaidoku:7 kaidoku:8 kaidoku:9 \
+  --samplers vanilla topk_margin entropy remdm rm rm_solve
+$STUDY --checkpoints "$OUT"/native_seed{0,1,2}.ckpt --levels easy medium hard --samplers rm_solve \
+  --out "$OUT/study_native_rm_solve.csv"
+for level in easy hard; do  # seed 1: the best validation score of the three, the shipped model
+  rm eval task=sudoku task.mode=solve task.level=$level checkpoint="$OUT/keep_seed1.ckpt" limit=100 scaling=true \
+    scaling_budgets=[4,8,16,32,64] "scaling_samplers=[vanilla,topk_margin,entropy,remdm,rm,rm_solve]" \
+    output="$OUT/scaling_${level}_keep.json"
+done
+
+rm train -m $SOLVE history=off,hr,hr_decay seed=0 task.level=easy corruption=native "corruption.cache=$OUT/native_seed\${seed}.pt" \
+  "init_from=$OUT/native_seed\${seed}.ckpt" task.keep_rate=1.0 trainer.max_steps=800 trainer.val_check_interval=400 \
+  hydra.sweep.dir="$OUT/hist" "hydra.job.config.override_dirname.exclude_keys=[corruption.cache,init_from]"
+for h in off hr hr_decay; do cp "$(ls -d "$OUT"/hist/*history=$h,*)/checkpoints/last.ckpt" "$OUT/hist_$h.ckpt"; done
+$STUDY --checkpoints "$OUT"/hist_{off,hr,hr_decay}.ckpt "$OUT/keep_seed0.ckpt" --levels easy medium hard \
+  --samplers vanilla rm rm_solve --by-history --out "$OUT/study_history.csv"
