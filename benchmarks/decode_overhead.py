@@ -5,7 +5,6 @@ so the denominator times exactly those passes: the ratio is the sampler's own ov
 (softmax, keep/re-mask/reveal decisions, history updates, bookkeeping).
 """
 
-import time
 from collections import Counter
 
 import torch
