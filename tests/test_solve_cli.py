@@ -9,6 +9,7 @@ import torch
 from omegaconf import OmegaConf
 
 from conftest import TINY, run_cli
+from rm_cli import scaling
 from rm_cli.commands import prepare
 from rm_cli.errors import UserError
 
@@ -94,12 +95,13 @@ def test_shipped_solve_checkpoint_runs_every_sampler_without_training(tmp_path):
     """task.mode=solve with no checkpoint= uses the model in rm_cli/assets: every budgeted sampler
     (and the rm_solve preset) decodes with it, none touches a given, and it is a trained model (the peers solve most easy puzzles)."""
     out = tmp_path / "shipped.json"
+    samplers = ",".join(scaling.budgeted_samplers() + ["rm_solve"])  # the whole registry, so a new sampler is covered
     proc = run_cli("eval", "task=sudoku", "task.mode=solve", "task.level=easy", "limit=30", "scaling=true",
-                   "scaling_budgets=[16]", "scaling_samplers=[vanilla,topk_margin,entropy,remdm,rm,rm_solve]", f"output={out}")
+                   "scaling_budgets=[16]", f"scaling_samplers=[{samplers}]", f"output={out}")
     assert proc.returncode == 0, proc.stderr[-2000:]
     with open(out.with_suffix(".csv")) as f:
         rows = {row["sampler"]: row for row in csv.DictReader(f)}
-    assert {"rm", "vanilla", "topk_margin", "entropy", "remdm"} <= set(rows)
+    assert {"rm", "vanilla", "topk_margin", "entropy", "remdm"} <= set(rows) and set(rows) == set(samplers.split(","))
     assert all(float(row["givens_kept_pct"]) == 100.0 and row["history"] == "her" for row in rows.values())
     assert float(rows["topk_margin"]["exact_pct"]) >= 50.0
     assert float(rows["rm_solve"]["exact_pct"]) >= 50.0  # trained with keep_rate: RM decodes a few cells a turn
