@@ -12,7 +12,7 @@ from seed_table import main
 # (results key, column title, digits): the metric (exact final answer) first
 COLUMNS = [("exact_pct", "exact answer %", 1), ("sequence_exact_pct", "whole answer exact %", 1),
            ("nfe_per_example", "NFE", 1), ("remasks_per_example", "re-masks", 2)]
-ORDER = ["sft", "rm", "rm_her"]
+ORDER = ["sft", "rm", "rm_her", "rm_her_vanilla"]  # rm_her_vanilla: the RM + HER model, vanilla decoding
 
 if __name__ == "__main__":
     main(__doc__, "text", COLUMNS, ORDER)

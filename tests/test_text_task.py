@@ -54,6 +54,14 @@ def test_final_answer_reads_the_number_after_the_last_marker_or_the_last_number(
     assert arithmetic.final_answer(text) == expected
 
 
+@pytest.mark.parametrize("output,reference,expected", [("2 + 3 = 5. #### 5", "#### 5", True),
+                                                      ("2 + 3 = 6. #### 5", "x = 5. #### 5", True),
+                                                      ("#### 6", "#### 5", False), ("#### 5", "no answer", False),
+                                                      ("nothing", "nothing", False)])
+def test_same_final_answer_compares_numbers_and_never_matches_a_reference_without_one(output, reference, expected):
+    assert arithmetic.same_final_answer(output, reference) is expected
+
+
 def test_layout_left_pads_the_prompt_masks_the_answer_and_pads_gold_with_end_tokens():
     tok = CharTokenizer()
     ex = encode(tok, [Record(3, "abc", "xy")], prompt_len=5, answer_len=4, source="f", with_gold=True)

@@ -88,6 +88,12 @@ def final_answer(text: str) -> str | None:
     return normalize_number(found[-1]) if found else None
 
 
+def same_final_answer(output: str, reference: str) -> bool:
+    """The output's final answer is the reference's (a reference without one matches nothing)."""
+    want = final_answer(reference)
+    return want is not None and final_answer(output) == want
+
+
 def normalize_number(s: str) -> str:
     """'1,200' -> '1200', '14.0' -> '14', '-3.50' -> '-3.5': equal numbers compare equal as strings."""
     s = s.replace(",", "")

@@ -217,10 +217,11 @@ class TextTask(Task):
         else:
             tok = self._tok()
             for r, out, row in zip(examples.records, outputs, result.tokens):
-                got, want = arithmetic.final_answer(out), arithmetic.final_answer(r.answer or "")
+                got = arithmetic.final_answer(out)
                 same = answer_ids(tok, row, self.prompt_len) == tok.encode_answer(r.answer or "")
                 records.append({"id": r.id, "line": r.line, "prompt": r.prompt, "completion": out, "reference": r.answer,
-                                "extracted": got, "correct": got is not None and got == want, "sequence_exact": same})
+                                "extracted": got, "correct": arithmetic.same_final_answer(out, r.answer or ""),
+                                "sequence_exact": same})
             n = max(len(records), 1)
             metrics = {"exact_pct": 100.0 * sum(x["correct"] for x in records) / n,
                        "sequence_exact_pct": 100.0 * sum(x["sequence_exact"] for x in records) / n}
@@ -239,8 +240,7 @@ class TextTask(Task):
         tok = self._tok()
         right = []
         for row, ref in zip(tokens.cpu(), gold.cpu()):
-            want = arithmetic.final_answer(completion(tok, ref, self.prompt_len))
-            right.append(want is not None and arithmetic.final_answer(completion(tok, row, self.prompt_len)) == want)
+            right.append(arithmetic.same_final_answer(completion(tok, row, self.prompt_len), completion(tok, ref, self.prompt_len)))
         return torch.tensor(right, dtype=torch.bool, device=tokens.device)
 
     def render_turns(self, trajectory: torch.Tensor):
