@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates docs/results/text.md's `tiny` numbers on a 2-core CPU (about 3.5 hours in all).
+# Regenerates docs/results/text.md's `tiny` numbers on a 2-core CPU (about 4.5 hours in all).
 #
 #   bash scripts/text_study.sh [OUT_DIR]      (default: runs/text_study)
 #
@@ -15,8 +15,8 @@
 #    the RM + HER model with rm and with vanilla decoding, at 8/16/32/56 forward passes per problem,
 #    joined into OUT/text_scaling.{csv,png}.
 # 3. scripts/text_table.py: mean +- std per method (OUT/text.md + OUT/text.csv).
-# 4. three times the training budget, one seed: SFT and RM + HER for 4500 steps (validation every
-#    1500), both at once, scored like step 1 (OUT/long/, table OUT/long/text_long.{md,csv}), plus the
+# 4. three times the training budget, seeds 0 and 1: SFT and RM + HER for 4500 steps (validation
+#    every 1500), two runs at once, scored like step 1 (OUT/long/, table OUT/long/text_long.{md,csv}), plus the
 #    RM + HER model decoded with vanilla_text, to tell its training from its decoder.
 set -euo pipefail
 OUT=${1:-runs/text_study}
@@ -48,12 +48,17 @@ LONG="$OUT/long"
 mkdir -p "$LONG/logs" "$LONG/results"
 LONG_COMMON="task=text backbone=tiny threads=1 batch_size=32 trainer.max_steps=4500 trainer.val_check_interval=1500 \
 test_after_fit=false"
-printf '%s\n' "sft_seed0 vanilla_text objective=mdm history=off seed=0" "rm_her_seed0 rm_text objective=rm history=her seed=0" \
-  | xargs -P 2 -L 1 bash -c 'name=$0; sampler=$1; shift; run='"$LONG"'/$name
+for s in 0 1; do
+  echo "sft_seed$s vanilla_text objective=mdm history=off seed=$s"
+  echo "rm_her_seed$s rm_text objective=rm history=her seed=$s"
+done | xargs -P 2 -L 1 bash -c 'name=$0; sampler=$1; shift; run='"$LONG"'/$name
   [ -f $run/summary.json ] || rm train '"$LONG_COMMON"' sampler=$sampler "$@" run_dir=$run > '"$LONG"'/logs/$name.log 2>&1 \
     || { echo "failed: $name (see '"$LONG"'/logs/$name.log)"; exit 255; }'
-printf '%s\n' "sft_seed0 vanilla_text sft_seed0" "rm_her_seed0 rm_text rm_her_seed0" "rm_her_seed0 vanilla_text rm_her_vanilla_seed0" \
-  | xargs -P 2 -L 1 bash -c 'name=$0; sampler=$1; out='"$LONG"'/results/$2.json; [ -f $out ] && exit 0
+for s in 0 1; do
+  echo "sft_seed$s vanilla_text sft_seed$s"
+  echo "rm_her_seed$s rm_text rm_her_seed$s"
+  echo "rm_her_seed$s vanilla_text rm_her_vanilla_seed$s"
+done | xargs -P 2 -L 1 bash -c 'name=$0; sampler=$1; out='"$LONG"'/results/$2.json; [ -f $out ] && exit 0
   OMP_NUM_THREADS=1 rm eval task=text checkpoint='"$LONG"'/$name/checkpoints/last.ckpt sampler=$sampler output=$out \
     > '"$LONG"'/logs/eval_$2.log 2>&1 || { echo "failed: eval $2 (see '"$LONG"'/logs/eval_$2.log)"; exit 255; }'
 python scripts/text_table.py "$LONG" --out "$LONG/text_long"
