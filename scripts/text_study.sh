@@ -19,6 +19,17 @@
 #    every 1500), two runs at once, scored like step 1 (OUT/long/, table OUT/long/text_long.{md,csv}), plus the
 #    RM + HER model decoded with vanilla_text, to tell its training from its decoder.
 set -euo pipefail
+# train_and_score DIR "COMMON": reads lines "NAME SAMPLER OVERRIDES..." and, two at a time, trains DIR/NAME
+# (unless its summary.json exists) and scores its last checkpoint into DIR/results/NAME.json (unless it exists).
+train_and_score() {
+  xargs -P 2 -L 1 bash -c 'dir=$1; common=$2; name=$3; sampler=$4; shift 4; run=$dir/$name
+    [ -f $run/summary.json ] || rm train $common sampler=$sampler "$@" run_dir=$run > $dir/logs/$name.log 2>&1 \
+      || { echo "failed: $name (see $dir/logs/$name.log)"; exit 255; }
+    [ -f $dir/results/$name.json ] || OMP_NUM_THREADS=1 rm eval task=text checkpoint=$run/checkpoints/last.ckpt \
+      sampler=$sampler output=$dir/results/$name.json > $dir/logs/eval_$name.log 2>&1 \
+      || { echo "failed: eval $name (see $dir/logs/eval_$name.log)"; exit 255; }' _ "$1" "$2"
+}
+
 OUT=${1:-runs/text_study}
 mkdir -p "$OUT/logs" "$OUT/results" "$OUT/scaling"
 COMMON="task=text backbone=tiny threads=1 batch_size=32 trainer.max_steps=1500 trainer.val_check_interval=500 \
@@ -27,12 +38,7 @@ for s in 0 1 2; do
   echo "sft_seed$s vanilla_text objective=mdm history=off seed=$s"
   echo "rm_seed$s rm_text objective=rm history=off seed=$s"
   echo "rm_her_seed$s rm_text objective=rm history=her seed=$s"
-done | xargs -P 2 -L 1 bash -c 'name=$0; sampler=$1; shift; run='"$OUT"'/$name
-  [ -f $run/summary.json ] || rm train '"$COMMON"' sampler=$sampler "$@" run_dir=$run > '"$OUT"'/logs/$name.log 2>&1 \
-    || { echo "failed: $name (see '"$OUT"'/logs/$name.log)"; exit 255; }
-  [ -f '"$OUT"'/results/$name.json ] || OMP_NUM_THREADS=1 rm eval task=text checkpoint=$run/checkpoints/last.ckpt \
-    sampler=$sampler output='"$OUT"'/results/$name.json > '"$OUT"'/logs/eval_$name.log 2>&1 \
-    || { echo "failed: eval $name (see '"$OUT"'/logs/eval_$name.log)"; exit 255; }'
+done | train_and_score "$OUT" "$COMMON"
 
 printf '%s\n' "sft_seed0 vanilla_text [vanilla]" "rm_her_seed0 rm_text [rm,vanilla]" \
   | xargs -P 2 -L 1 bash -c 'name=$0; [ -f '"$OUT"'/scaling/$name.csv ] && exit 0
@@ -51,14 +57,11 @@ test_after_fit=false"
 for s in 0 1; do
   echo "sft_seed$s vanilla_text objective=mdm history=off seed=$s"
   echo "rm_her_seed$s rm_text objective=rm history=her seed=$s"
-done | xargs -P 2 -L 1 bash -c 'name=$0; sampler=$1; shift; run='"$LONG"'/$name
-  [ -f $run/summary.json ] || rm train '"$LONG_COMMON"' sampler=$sampler "$@" run_dir=$run > '"$LONG"'/logs/$name.log 2>&1 \
-    || { echo "failed: $name (see '"$LONG"'/logs/$name.log)"; exit 255; }'
-for s in 0 1; do
-  echo "sft_seed$s vanilla_text sft_seed$s"
-  echo "rm_her_seed$s rm_text rm_her_seed$s"
-  echo "rm_her_seed$s vanilla_text rm_her_vanilla_seed$s"
-done | xargs -P 2 -L 1 bash -c 'name=$0; sampler=$1; out='"$LONG"'/results/$2.json; [ -f $out ] && exit 0
-  OMP_NUM_THREADS=1 rm eval task=text checkpoint='"$LONG"'/$name/checkpoints/last.ckpt sampler=$sampler output=$out \
-    > '"$LONG"'/logs/eval_$2.log 2>&1 || { echo "failed: eval $2 (see '"$LONG"'/logs/eval_$2.log)"; exit 255; }'
+done | train_and_score "$LONG" "$LONG_COMMON"
+for s in 0 1; do  # the RM + HER weights with LLaDA decoding (no re-masking)
+  out="$LONG/results/rm_her_vanilla_seed$s.json"
+  [ -f "$out" ] || OMP_NUM_THREADS=1 rm eval task=text checkpoint="$LONG/rm_her_seed$s/checkpoints/last.ckpt" \
+    sampler=vanilla_text output="$out" > "$LONG/logs/eval_rm_her_vanilla_seed$s.log" 2>&1 \
+    || { echo "failed: eval rm_her_vanilla_seed$s (see $LONG/logs/eval_rm_her_vanilla_seed$s.log)"; exit 1; }
+done
 python scripts/text_table.py "$LONG" --out "$LONG/text_long"
