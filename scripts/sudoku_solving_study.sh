@@ -21,15 +21,21 @@ set -euo pipefail
 OUT=${1:-runs/sudoku_solving}
 mkdir -p "$OUT"
 SOLVE="task=sudoku task.mode=solve optim.lr=1e-3 threads=1 hydra/launcher=parallel hydra.launcher.n_jobs=3"
+# post_train NAME FROM OVERRIDES...: a sweep into OUT/NAME of 800 more steps on each seed's native cache, on easy
+# puzzles, starting from that seed's OUT/FROM_seedS.ckpt (steps 2, 5 and 6).
+post_train() {
+  local name=$1 from=$2; shift 2
+  rm train -m $SOLVE "$@" task.level=easy corruption=native "corruption.cache=$OUT/native_seed\${seed}.pt" \
+    "init_from=$OUT/${from}_seed\${seed}.ckpt" trainer.max_steps=800 trainer.val_check_interval=400 \
+    hydra.sweep.dir="$OUT/$name" "hydra.job.config.override_dirname.exclude_keys=[corruption.cache,init_from]"
+}
 
 rm train -m $SOLVE history=her seed=0,1,2 trainer.max_steps=2000 trainer.val_check_interval=500 hydra.sweep.dir="$OUT/uniform"
 for s in 0 1 2; do
   cp "$(ls -d "$OUT"/uniform/*seed=$s,*)/checkpoints/last.ckpt" "$OUT/uniform_seed$s.ckpt"
   rm prepare task=sudoku task.mode=solve split=native checkpoint="$OUT/uniform_seed$s.ckpt" k=3 output="$OUT/native_seed$s.pt"
 done
-rm train -m $SOLVE history=her seed=0,1,2 task.level=easy corruption=native "corruption.cache=$OUT/native_seed\${seed}.pt" \
-  "init_from=$OUT/uniform_seed\${seed}.ckpt" trainer.max_steps=800 trainer.val_check_interval=400 hydra.sweep.dir="$OUT/native" \
-  "hydra.job.config.override_dirname.exclude_keys=[corruption.cache,init_from]"
+post_train native uniform history=her seed=0,1,2
 for s in 0 1 2; do cp "$(ls -d "$OUT"/native/*seed=$s,*)/checkpoints/last.ckpt" "$OUT/native_seed$s.ckpt"; done
 
 STUDY="python scripts/sudoku_solving_study.py --budget 32 --limit 200 --kaidoku-limit 50 --jobs 2"
@@ -39,9 +45,7 @@ $STUDY --checkpoints "$OUT"/native_seed{0,1,2}.ckpt --out "$OUT/study_native.csv
 rm eval task=sudoku task.mode=solve task.level=easy checkpoint="$OUT/native_seed0.ckpt" limit=100 scaling=true \
   scaling_budgets=[4,8,16,32,64] output="$OUT/scaling_easy_native.json"
 
-rm train -m $SOLVE history=her seed=0,1,2 task.level=easy corruption=native "corruption.cache=$OUT/native_seed\${seed}.pt" \
-  "init_from=$OUT/native_seed\${seed}.ckpt" task.keep_rate=1.0 trainer.max_steps=800 trainer.val_check_interval=400 \
-  hydra.sweep.dir="$OUT/keep" "hydra.job.config.override_dirname.exclude_keys=[corruption.cache,init_from]"
+post_train keep native history=her seed=0,1,2 task.keep_rate=1.0
 for s in 0 1 2; do cp "$(ls -d "$OUT"/keep/*seed=$s,*)/checkpoints/last.ckpt" "$OUT/keep_seed$s.ckpt"; done
 $STUDY --checkpoints "$OUT"/keep_seed{0,1,2}.ckpt --out "$OUT/study_keep.csv" --levels easy medium hard \
   kaidoku:1 kaidoku:2 kaidoku:3 kaidoku:4 kaidoku:5 kaidoku:6 kaidoku:7 kaidoku:8 kaidoku:9 \
@@ -54,9 +58,7 @@ for level in easy hard; do  # seed 1: the best validation score of the three, th
     output="$OUT/scaling_${level}_keep.json"
 done
 
-rm train -m $SOLVE history=off,hr,hr_decay seed=0 task.level=easy corruption=native "corruption.cache=$OUT/native_seed\${seed}.pt" \
-  "init_from=$OUT/native_seed\${seed}.ckpt" task.keep_rate=1.0 trainer.max_steps=800 trainer.val_check_interval=400 \
-  hydra.sweep.dir="$OUT/hist" "hydra.job.config.override_dirname.exclude_keys=[corruption.cache,init_from]"
+post_train hist native history=off,hr,hr_decay seed=0 task.keep_rate=1.0
 for h in off hr hr_decay; do cp "$(ls -d "$OUT"/hist/*history=$h,*)/checkpoints/last.ckpt" "$OUT/hist_$h.ckpt"; done
 $STUDY --checkpoints "$OUT"/hist_{off,hr,hr_decay}.ckpt "$OUT/keep_seed0.ckpt" --levels easy medium hard \
   --samplers vanilla rm rm_solve --by-history --out "$OUT/study_history.csv"
