@@ -62,10 +62,16 @@ def markdown(runs: list[dict], columns: list[tuple], order: list[str], ceilings:
         for key, title in ceilings:
             lines.append(f"| {title} | {mean_std([r.get(key) for r in runs[:1]], 2).replace(' (1 seed)', '')} |")
     lines += ["", "| method | steps | wall min per run | CPU min per run | params |", "|---|---|---|---|---|"]
+    eval_only = []  # methods that score another run's weights (no summary.json of their own): no cost row
     for m in methods:
         rows = [r for r in runs if r["method"] == m]
+        if all(r.get(k) is None for r in rows for k in TRAINING):
+            eval_only.append(m)
+            continue
         minutes = lambda k: mean_std([r[k] / 60 if r.get(k) is not None else None for r in rows], 1)  # noqa: E731
         lines.append(f"| {m} | {rows[0].get('steps')} | {minutes('wall_time_s')} | {minutes('cpu_time_s')} | {rows[0].get('params')} |")
+    if eval_only:
+        lines += ["", f"No training run of their own (decoding of another run's weights): {', '.join(eval_only)}."]
     return "\n".join(lines) + "\n"
 
 

@@ -34,6 +34,21 @@ def test_table_averages_seeds_per_method_and_keeps_one_csv_row_per_run(tmp_path)
     assert [(r["method"], r["seed"]) for r in rows] == [("rm", "0"), ("rm", "1"), ("sft", "0")]
 
 
+def test_cost_table_leaves_out_methods_without_a_training_run(tmp_path):
+    res = tmp_path / "results"
+    res.mkdir()
+    _result(res / "rm_seed0.json", precision_pct=99.0)
+    _result(res / "rm_vanilla_seed0.json", precision_pct=90.0)  # rm's weights decoded another way
+    (tmp_path / "rm_seed0").mkdir()
+    (tmp_path / "rm_seed0" / "summary.json").write_text(json.dumps({"steps": 1200, "wall_time_s": 600, "cpu_time_s": 540, "params": 800}))
+    proc = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    table = (tmp_path / "image_editing.md").read_text()
+    assert table.count("| rm_vanilla |") == 1  # in the metrics table, not in the cost table
+    assert "| rm | 1200 |" in table and "None" not in table
+    assert "No training run of their own (decoding of another run's weights): rm_vanilla." in table
+
+
 def test_table_without_results_is_one_line_and_nonzero(tmp_path):
     proc = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path)], capture_output=True, text=True)
     assert proc.returncode != 0 and "no results under" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
