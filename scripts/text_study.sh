@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates docs/results/text.md's `tiny` numbers on a 2-core CPU (about 4.5 hours in all).
+# Regenerates docs/results/text.md's `tiny` numbers on a 2-core CPU (about 6 hours in all).
 #
 #   bash scripts/text_study.sh [OUT_DIR]      (default: runs/text_study)
 #
@@ -14,10 +14,12 @@
 # 2. accuracy vs decoding steps, seed 0, first 200 test problems: the SFT model with vanilla decoding,
 #    the RM + HER model with rm and with vanilla decoding, at 8/16/32/56 forward passes per problem,
 #    joined into OUT/text_scaling.{csv,png}.
-# 3. scripts/text_table.py: mean +- std per method (OUT/text.md + OUT/text.csv).
-# 4. three times the training budget, seeds 0 and 1: SFT and RM + HER for 4500 steps (validation
-#    every 1500), two runs at once, scored like step 1 (OUT/long/, table OUT/long/text_long.{md,csv}), plus the
-#    RM + HER model decoded with vanilla_text, to tell its training from its decoder.
+# 3. scripts/text_table.py: mean +- std per method (OUT/text.md + OUT/text.csv); scripts/text_by_steps.py:
+#    exact % per run by the problem's number of steps (OUT/text_by_steps.md).
+# 4. three times the training budget: SFT and RM + HER (seeds 0, 1, 2) and plain RM (seeds 0, 1) for 4500
+#    steps (validation every 1500), two runs at once, scored like step 1 (OUT/long/, table
+#    OUT/long/text_long.{md,csv}), plus the RM + HER models decoded with vanilla_text, to tell their
+#    training from their decoder; exact % by the problem's number of steps: OUT/long/text_long_by_steps.md.
 set -euo pipefail
 # train_and_score DIR "COMMON": reads lines "NAME SAMPLER OVERRIDES..." and, two at a time, trains DIR/NAME
 # (unless its summary.json exists) and scores its last checkpoint into DIR/results/NAME.json (unless it exists).
@@ -49,19 +51,23 @@ python scripts/scaling_join.py --run sft="$OUT/scaling/sft_seed0.csv" --run rm_h
   --title "arithmetic test (first 200), tiny from scratch, seed 0: exact answer % vs forward passes"
 
 python scripts/text_table.py "$OUT" --out "$OUT/text"
+python scripts/text_by_steps.py "$OUT"/results/*.json --out "$OUT/text_by_steps.md"
 
 LONG="$OUT/long"
 mkdir -p "$LONG/logs" "$LONG/results"
 LONG_COMMON="task=text backbone=tiny threads=1 batch_size=32 trainer.max_steps=4500 trainer.val_check_interval=1500 \
 test_after_fit=false"
-for s in 0 1; do
-  echo "sft_seed$s vanilla_text objective=mdm history=off seed=$s"
-  echo "rm_her_seed$s rm_text objective=rm history=her seed=$s"
-done | train_and_score "$LONG" "$LONG_COMMON"
-for s in 0 1; do  # the RM + HER weights with LLaDA decoding (no re-masking)
+{ for s in 0 1 2; do
+    echo "sft_seed$s vanilla_text objective=mdm history=off seed=$s"
+    echo "rm_her_seed$s rm_text objective=rm history=her seed=$s"
+  done
+  for s in 0 1; do echo "rm_seed$s rm_text objective=rm history=off seed=$s"; done
+} | train_and_score "$LONG" "$LONG_COMMON"
+for s in 0 1 2; do  # the RM + HER weights with LLaDA decoding (no re-masking)
   out="$LONG/results/rm_her_vanilla_seed$s.json"
   [ -f "$out" ] || OMP_NUM_THREADS=1 rm eval task=text checkpoint="$LONG/rm_her_seed$s/checkpoints/last.ckpt" \
     sampler=vanilla_text output="$out" > "$LONG/logs/eval_rm_her_vanilla_seed$s.log" 2>&1 \
     || { echo "failed: eval rm_her_vanilla_seed$s (see $LONG/logs/eval_rm_her_vanilla_seed$s.log)"; exit 1; }
 done
 python scripts/text_table.py "$LONG" --out "$LONG/text_long"
+python scripts/text_by_steps.py "$LONG"/results/*.json --out "$LONG/text_long_by_steps.md"
