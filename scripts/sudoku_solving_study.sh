@@ -63,5 +63,6 @@ post_train hist native history=off,hr,hr_decay seed=0 task.keep_rate=1.0
 for h in off hr hr_decay; do cp "$(ls -d "$OUT"/hist/*history=$h,*)/checkpoints/last.ckpt" "$OUT/hist_$h.ckpt"; done
 $STUDY --checkpoints "$OUT"/hist_{off,hr,hr_decay}.ckpt "$OUT/keep_seed0.ckpt" --levels easy medium hard \
   --samplers vanilla rm rm_solve --by-history --out "$OUT/study_history.csv"
+# step 7 (its --limit 1000, the whole file, overrides $STUDY's 200)
 $STUDY --checkpoints "$OUT/keep_seed1.ckpt" --limit 1000 --levels easy hard --samplers vanilla topk_margin entropy remdm rm \
   rm_solve --out "$OUT/study_keep_seed1_1000.csv"

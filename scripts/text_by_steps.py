@@ -46,7 +46,9 @@ def main() -> None:
     args = parser.parse_args()
     text = table(args.results)
     if args.out:
-        args.out.write_text(text)
+        from rm_cli.io import atomic_write_text  # never a half-written table
+
+        atomic_write_text(args.out, text)
     print(text, end="")
 
 
