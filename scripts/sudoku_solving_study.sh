@@ -39,7 +39,8 @@ done
 post_train native uniform history=her seed=0,1,2
 for s in 0 1 2; do cp "$(ls -d "$OUT"/native/*seed=$s,*)/checkpoints/last.ckpt" "$OUT/native_seed$s.ckpt"; done
 
-STUDY="python scripts/sudoku_solving_study.py --budget 32 --limit 200 --kaidoku-limit 50 --jobs 2"
+STUDY_WHOLE="python scripts/sudoku_solving_study.py --budget 32 --jobs 2"  # every puzzle of each file
+STUDY="$STUDY_WHOLE --limit 200 --kaidoku-limit 50"
 $STUDY --checkpoints "$OUT"/uniform_seed{0,1,2}.ckpt --levels easy medium hard --out "$OUT/study_uniform.csv"
 $STUDY --checkpoints "$OUT"/native_seed{0,1,2}.ckpt --out "$OUT/study_native.csv" --levels easy medium hard \
   kaidoku:1 kaidoku:2 kaidoku:3 kaidoku:4 kaidoku:5 kaidoku:6 kaidoku:7 kaidoku:8 kaidoku:9
@@ -63,6 +64,5 @@ post_train hist native history=off,hr,hr_decay seed=0 task.keep_rate=1.0
 for h in off hr hr_decay; do cp "$(ls -d "$OUT"/hist/*history=$h,*)/checkpoints/last.ckpt" "$OUT/hist_$h.ckpt"; done
 $STUDY --checkpoints "$OUT"/hist_{off,hr,hr_decay}.ckpt "$OUT/keep_seed0.ckpt" --levels easy medium hard \
   --samplers vanilla rm rm_solve --by-history --out "$OUT/study_history.csv"
-# step 7 (its --limit 1000, the whole file, overrides $STUDY's 200)
-$STUDY --checkpoints "$OUT/keep_seed1.ckpt" --limit 1000 --levels easy hard --samplers vanilla topk_margin entropy remdm rm \
+$STUDY_WHOLE --checkpoints "$OUT/keep_seed1.ckpt" --levels easy hard --samplers vanilla topk_margin entropy remdm rm \
   rm_solve --out "$OUT/study_keep_seed1_1000.csv"
