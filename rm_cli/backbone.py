@@ -2,6 +2,8 @@
 
 It follows the Hugging Face calling convention (`input_ids` or `inputs_embeds`,
 `get_input_embeddings()`), so History Reference treats it exactly like a pretrained HF model.
+`logits_from=P` returns the logits of positions P.. only: the head is not run on a prompt whose
+logits nobody reads (rm_cli/model.py).
 """
 
 import torch
@@ -58,7 +60,7 @@ class TransformerBackbone(nn.Module):
     def get_input_embeddings(self) -> nn.Embedding:
         return self.embed_tokens
 
-    def forward(self, input_ids=None, inputs_embeds=None) -> torch.Tensor:
+    def forward(self, input_ids=None, inputs_embeds=None, logits_from: int = 0) -> torch.Tensor:
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("pass exactly one of input_ids and inputs_embeds")
         h = self.embed_tokens(input_ids) if inputs_embeds is None else inputs_embeds
@@ -66,4 +68,4 @@ class TransformerBackbone(nn.Module):
             raise ValueError(f"sequence of {h.shape[1]} tokens is longer than the backbone's seq_len={self.seq_len}")
         n = h.shape[1]
         h = h + sum(table(axis[:n]) for table, axis in zip(self.embed_positions, self.coordinates))
-        return self.head(self.norm(self.encoder(h)))
+        return self.head(self.norm(self.encoder(h)[:, logits_from:]))

@@ -57,13 +57,34 @@ class HFBackbone(nn.Module):
     def get_input_embeddings(self) -> nn.Embedding:
         return self.model.get_input_embeddings()
 
-    def forward(self, input_ids=None, inputs_embeds=None) -> torch.Tensor:
+    def forward(self, input_ids=None, inputs_embeds=None, logits_from: int = 0) -> torch.Tensor:
+        """Logits of positions logits_from.. (all by default).
+
+        The output projection (`get_output_embeddings()`, the V-wide matmul that dominates a small
+        model's cost) only sees the hidden states of those positions; a model that projects some
+        other way is sliced after the fact, with the same result.
+        """
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("pass exactly one of input_ids and inputs_embeds")
-        out = self.model(input_ids=input_ids) if inputs_embeds is None else self.model(inputs_embeds=inputs_embeds)
+        length = (input_ids if inputs_embeds is None else inputs_embeds).shape[1]
+        # shifted logits: position i reads the hidden state of i-1, so keep one more on the left
+        first = max(logits_from - 1, 0) if self.shift_logits else logits_from
+        hook = None
+        projection = self.model.get_output_embeddings() if first else None
+        # a Linear only: a model whose "output embeddings" is its input Embedding (tied, called on
+        # the token ids too) would have its input cut
+        if isinstance(projection, nn.Linear):
+            hook = projection.register_forward_pre_hook(lambda module, args: (args[0][:, first:], *args[1:]))
+        try:
+            out = self.model(input_ids=input_ids) if inputs_embeds is None else self.model(inputs_embeds=inputs_embeds)
+        finally:
+            if hook is not None:
+                hook.remove()
         logits = out.logits if hasattr(out, "logits") else out[0]
+        if logits.shape[1] == length:
+            logits = logits[:, first:]
         if self.shift_logits:
-            logits = torch.cat([logits[:, :1], logits[:, :-1]], dim=1)
+            logits = torch.cat([logits[:, :1], logits[:, :-1]], dim=1) if logits_from == 0 else logits[:, :-1]
         return logits[..., : self.vocab_size]
 
 

