@@ -52,7 +52,9 @@ class HFBackbone(nn.Module):
 
     def __init__(self, model: nn.Module, vocab_size: int, shift_logits: bool = False):
         super().__init__()
-        self.model, self.vocab_size, self.shift_logits = model, vocab_size, shift_logits
+        # from_pretrained returns the model in eval mode and Lightning keeps each submodule's mode,
+        # so without this a fine-tune would silently run with dropout off
+        self.model, self.vocab_size, self.shift_logits = model.train(), vocab_size, shift_logits
 
     def get_input_embeddings(self) -> nn.Embedding:
         return self.model.get_input_embeddings()

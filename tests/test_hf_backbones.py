@@ -214,7 +214,7 @@ def test_logits_from_equals_slicing_the_full_logits(kind, shift, bert_dir, llada
         model = masked_lm(str(bert_dir), vocab_size=len(WORDS), seq_len=20).model
     else:
         model = diffusion_lm(str(llada_dir), vocab_size=48, seq_len=20, dtype="float32").model
-    backbone = HFBackbone(model.eval(), vocab_size=20, shift_logits=shift)
+    backbone = HFBackbone(model, vocab_size=20, shift_logits=shift).eval()
     x = torch.randint(5, 20, (2, 20))
     with torch.no_grad():
         full = backbone(input_ids=x)
@@ -231,3 +231,16 @@ def test_logits_from_equals_slicing_the_full_logits(kind, shift, bert_dir, llada
         first = [s - 1 if shift else s for s in (1, 7, 19)]
         assert projected == [20 - f for f in first for _ in range(2)]
     assert full.shape == (2, 20, 20)
+
+
+def test_a_loaded_masked_lm_trains_with_its_dropout_on(bert_dir):
+    """from_pretrained hands back an eval-mode model; the backbone must train in train mode
+    (BERT's dropout), and checkpoint loading for eval/infer turns it off again."""
+    module = text_module("backbone=hf_mlm", f"backbone.path={bert_dir}", "task.prompt_len=40", "task.answer_len=24",
+                         "history=off")
+    assert all(m.training for m in module.modules())
+    x = torch.randint(5, 20, (2, 64))
+    with torch.no_grad():
+        assert not torch.equal(module.model.logits(x), module.model.logits(x))  # dropout draws differ
+        module.eval()
+        assert torch.equal(module.model.logits(x), module.model.logits(x))
