@@ -27,7 +27,7 @@ class ScriptedModel:
     def advance(self, state, x):
         return None
 
-    def logits(self, x, state=None):
+    def logits(self, x, state=None, logits_from=0):
         self.calls += 1
         b, n = x.shape
         probs = torch.zeros(b, n, V)
@@ -37,7 +37,7 @@ class ScriptedModel:
         probs[..., self.answer] = rest * conf
         probs[..., (self.answer + 1) % MASK] = rest * (1 - conf)
         probs[..., MASK] = pm
-        return probs.clamp(min=1e-9).log()
+        return (probs.clamp(min=1e-9).log())[:, logits_from:]
 
 
 def cosine_reveals(n0: int, steps: int) -> list[int]:

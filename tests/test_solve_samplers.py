@@ -35,8 +35,8 @@ class FixedModel:
     def advance(self, state, x):
         return None
 
-    def logits(self, x, state):
-        return self.probs.clamp(min=1e-9).log().expand(x.shape[0], -1, -1)
+    def logits(self, x, state=None, logits_from=0):
+        return (self.probs.clamp(min=1e-9).log().expand(x.shape[0], -1, -1))[:, logits_from:]
 
 
 def reveal_order(sampler, probs):
@@ -89,10 +89,10 @@ class Adversary:
     def advance(self, state, x):
         return None
 
-    def logits(self, x, state):
+    def logits(self, x, state=None, logits_from=0):
         logits = torch.randn(*x.shape, V, generator=self.g)
         logits[..., M] += 3.0
-        return logits
+        return (logits)[:, logits_from:]
 
 
 def sampler_from_yaml(name: str, budget: int, stop_at_fixed_point: bool = True):
@@ -224,7 +224,7 @@ class PropagationModel:
     def advance(self, state, x):
         return None
 
-    def logits(self, x, state):
+    def logits(self, x, state=None, logits_from=0):
         out = torch.full((*x.shape, 10), -9.0)
         for b, row in enumerate(x):
             digits = to_digits(row)
@@ -237,7 +237,7 @@ class PropagationModel:
                     for k in range(9):
                         if cands[i] >> k & 1:
                             out[b, i, k] = 5.0
-        return out
+        return (out)[:, logits_from:]
 
 
 @pytest.mark.parametrize("name", ["vanilla", "topk_margin", "entropy", "remdm"])

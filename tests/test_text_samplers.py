@@ -26,7 +26,7 @@ class ConfidentModel:
     def advance(self, state, x):
         return state
 
-    def logits(self, x, state):
+    def logits(self, x, state=None, logits_from=0):
         gold = self.gold[state]
         n = x.shape[1]
         conf = torch.linspace(0.5, 0.9, n).expand(x.shape)
@@ -39,7 +39,7 @@ class ConfidentModel:
         if self.wrong_once_at is not None and wrong[:, self.wrong_once_at].any():
             self.seen.add(self.wrong_once_at)
         probs[..., M] = torch.where(wrong, 0.99, 0.001)
-        return probs.log()
+        return (probs.log())[:, logits_from:]
 
 
 def reveal_order(res, row=0):
@@ -109,8 +109,8 @@ class RandomModel:
     def advance(self, state, x):
         return None
 
-    def logits(self, x, state):
-        return self.table[x, torch.arange(x.shape[1])]
+    def logits(self, x, state=None, logits_from=0):
+        return (self.table[x, torch.arange(x.shape[1])])[:, logits_from:]
 
 
 @pytest.mark.parametrize("sampler", [RMSampler(max_turns=12, reveal_per_turn=1, remask_cap=2, temperature=1.0),
@@ -129,3 +129,28 @@ def test_temperature_draws_are_per_example_so_results_do_not_depend_on_batch_siz
     for bs in (1, 4):
         assert torch.equal(decode_examples(sampler, RandomModel(), examples, batch_size=bs, seed=5).tokens, whole)
     assert not torch.equal(decode_examples(sampler, RandomModel(), examples, batch_size=n, seed=6).tokens, whole)
+
+
+@pytest.mark.parametrize("sampler,history", [("vanilla_text", "off"), ("rm_text", "her")])
+def test_decoding_skips_the_prompts_logits_and_decodes_the_same(sampler, history, monkeypatch):
+    """The head runs on the answer columns only, and the tokens are those of a decode that scores
+    every column (first_editable_column forced to 0)."""
+    import rm_cli.samplers.base as base
+    from benchmarks.common import train_config
+    from rm_cli.lightning_module import RMLightningModule
+
+    torch.manual_seed(0)
+    module = RMLightningModule(train_config("task=text", "task.train_size=32", "task.val_size=6", "task.max_ops=1",
+                                            "backbone=tiny", "backbone.n_layers=1", "backbone.d_model=32",
+                                            "backbone.n_heads=2", f"sampler={sampler}", f"history={history}")).eval()
+    ex = module.task.val_examples()
+    head_rows = []
+    hook = module.model.backbone.head.register_forward_hook(lambda m, args, out: head_rows.append(args[0].shape[1]))
+    answer_only = module.sampler(module.model, ex.inputs, ex.editable)
+    hook.remove()
+    assert set(head_rows) == {module.task.seq_len - module.task.prompt_len}
+    monkeypatch.setattr(base, "first_editable_column", lambda editable: 0)
+    every_column = module.sampler(module.model, ex.inputs, ex.editable)
+    assert torch.equal(answer_only.tokens, every_column.tokens)
+    assert torch.equal(answer_only.nfe, every_column.nfe)
+    assert torch.equal(answer_only.remasked, every_column.remasked)

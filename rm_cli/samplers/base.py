@@ -3,7 +3,9 @@
 A sampler only decides, each turn, which positions to re-mask and which masked positions to
 reveal (with which token). The loop around it is the same for all: batched, rows that reach a
 fixed point stop (and cost no more forward passes), non-editable positions never change,
-history (when the model has it) advances with every turn, per-turn counts are recorded.
+history (when the model has it) advances with every turn, per-turn counts are recorded. Logits
+are computed from the batch's first editable column on (a text prompt is never scored); a
+sampler reads probabilities at editable positions only, the columns left of it hold zeros.
 
 Two options live here because they constrain every sampler alike:
 - block_size (semi-autoregressive decoding): the editable positions, in order, are cut into
@@ -21,6 +23,7 @@ from typing import ClassVar
 import torch
 
 from rm_cli.errors import UserError
+from rm_cli.model import first_editable_column
 
 SAMPLERS: dict[str, type["Sampler"]] = {}
 
@@ -144,6 +147,7 @@ class Sampler:
             seeds = torch.arange(B) if seeds is None else seeds
             generators = [torch.Generator(device=x.device).manual_seed(int(s)) for s in seeds]
         state = model.start(x)
+        first = first_editable_column(editable)
         active = torch.ones(B, dtype=torch.bool, device=x.device)
         remask_count = torch.zeros_like(x)
         masked_at_start = (editable & (x == mask_id)).sum(-1)
@@ -164,7 +168,7 @@ class Sampler:
                 break
             xa, ea = x[idx], editable[idx]
             sa = None if state is None else state[idx]
-            probs = model.logits(xa, sa).float().softmax(-1)
+            probs = editable_probs(model, xa, sa, first)
             nfe[idx] += 1
             rows.append(idx.numel())
             # The current block: the first one that still holds a mask (counters restart when it changes).
@@ -213,11 +217,22 @@ class Sampler:
         idx = still.any(-1).nonzero().squeeze(1)
         if idx.numel() == 0:
             return
-        probs = model.logits(x[idx], None if state is None else state[idx]).float().softmax(-1)
+        probs = editable_probs(model, x[idx], None if state is None else state[idx], first_editable_column(editable))
         _, tok = self.pick_tokens(probs, model.mask_id, None if generators is None else [generators[i] for i in idx.tolist()])
         x[idx] = torch.where(still[idx], tok, x[idx])
         nfe[idx] += 1
         rows.append(idx.numel())
+
+
+def editable_probs(model, x: torch.Tensor, state, first: int) -> torch.Tensor:
+    """[b, N, V] probabilities, computed for columns first.. only (the vocabulary-wide head skips a
+    prompt); the columns before `first` are zeros, which no sampler reads (none is editable)."""
+    window = model.logits(x, state, logits_from=first).float().softmax(-1)
+    if first == 0:
+        return window
+    probs = window.new_zeros(x.shape[0], x.shape[1], window.shape[-1])
+    probs[:, first:] = window
+    return probs
 
 
 def to_cpu(result: SampleResult) -> SampleResult:
