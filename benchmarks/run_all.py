@@ -1,4 +1,5 @@
-"""`make bench`: the engine benchmarks of the Sudoku-revision issue and the CPU DDP throughput, side by side.
+"""`make bench`: the engine benchmarks of the Sudoku-revision issue, the CPU DDP throughput and the
+text head's answer-only logits, side by side.
 
     python benchmarks/run_all.py [--json out.json]
 """
@@ -14,7 +15,7 @@ import torch  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from benchmarks import ddp_throughput, decode_memory, decode_overhead, train_step  # noqa: E402
+from benchmarks import answer_logits, ddp_throughput, decode_memory, decode_overhead, train_step  # noqa: E402
 
 
 def main() -> None:
@@ -27,6 +28,7 @@ def main() -> None:
     b = decode_overhead.run()
     c = decode_memory.run()
     d = ddp_throughput.run()
+    e = answer_logits.run()
 
     table = Table(title="rm benchmarks (measured in this run)")
     for col in ("benchmark", "measured", "ratio", "goal", "met"):
@@ -45,9 +47,19 @@ def main() -> None:
     table.add_row("(d) CPU train samples/s: DDP 2 procs / 1 proc", f"{rates['DDP 2 processes (gloo), 1 thread each']:.0f} / "
                   f"{rates['1 process, 2 threads']:.0f} (1 thread: {rates['1 process, 1 thread']:.0f})",
                   f"{d['ddp_over_single']:.3f}", "reported", "-")
+    for name, label in (("sft", "SFT"), ("rm_her", "RM + HER")):
+        times = e[f"{name}_train_s"]
+        table.add_row(f"(e) MiniLM text train step, {label}: every column / answer columns (batch {e['batch_size']})",
+                      f"{times['every column'] * 1e3:.0f} ms / {times['answer columns'] * 1e3:.0f} ms",
+                      f"{e[f'{name}_train_speedup']:.3f}", "reported", "-")
+    times = e["decode_s"]
+    table.add_row(f"(e) MiniLM decode (vanilla_text, {e['decode_problems']} problems): every column / answer columns",
+                  f"{times['every column']:.1f} s / {times['answer columns']:.1f} s", f"{e['decode_speedup']:.3f}",
+                  "reported", "-")
     console.print(table)
     if args.json:
-        Path(args.json).write_text(json.dumps({"train_step": a, "decode_overhead": b, "decode_memory": c, "ddp_throughput": d},
+        Path(args.json).write_text(json.dumps({"train_step": a, "decode_overhead": b, "decode_memory": c, "ddp_throughput": d,
+                                              "answer_logits": e},
                                               indent=2) + "\n")
 
 
