@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates docs/results/text.md's `tiny` numbers on a 2-core CPU (about 6 hours in all).
+# Regenerates docs/results/text.md's numbers (`tiny` and MiniLM) on a 2-core CPU (about 11 hours in all).
 #
 #   bash scripts/text_study.sh [OUT_DIR]      (default: runs/text_study)
 #
@@ -16,10 +16,13 @@
 #    joined into OUT/text_scaling.{csv,png}.
 # 3. scripts/text_table.py: mean +- std per method (OUT/text.md + OUT/text.csv); scripts/text_by_steps.py:
 #    exact % per run by the problem's number of steps (OUT/text_by_steps.md).
-# 4. three times the training budget: SFT and RM + HER (seeds 0, 1, 2) and plain RM (seeds 0, 1) for 4500
-#    steps (validation every 1500), two runs at once, scored like step 1 (OUT/long/, table
+# 4. three times the training budget: SFT, plain RM and RM + HER (seeds 0, 1, 2) for 4500 steps
+#    (validation every 1500), two runs at once, scored like step 1 (OUT/long/, table
 #    OUT/long/text_long.{md,csv}), plus the RM + HER models decoded with vanilla_text, to tell their
 #    training from their decoder; exact % by the problem's number of steps: OUT/long/text_long_by_steps.md.
+# 5. the pretrained MiniLM (backbone=hf_mlm, 22.7M, WordPiece: 48 prompt + 32 answer tokens): SFT and
+#    RM + HER, seed 0, 1500 steps at lr 1e-4, validation at the end, scored like step 1 (OUT/minilm/,
+#    table OUT/minilm/text_minilm.{md,csv}); about 1 hour a run on one core, both at once.
 set -euo pipefail
 # train_and_score DIR "COMMON": reads lines "NAME SAMPLER OVERRIDES..." and, two at a time, trains DIR/NAME
 # (unless its summary.json exists) and scores its last checkpoint into DIR/results/NAME.json (unless it exists).
@@ -59,9 +62,9 @@ LONG_COMMON="task=text backbone=tiny threads=1 batch_size=32 trainer.max_steps=4
 test_after_fit=false"
 { for s in 0 1 2; do
     echo "sft_seed$s vanilla_text objective=mdm history=off seed=$s"
+    echo "rm_seed$s rm_text objective=rm history=off seed=$s"
     echo "rm_her_seed$s rm_text objective=rm history=her seed=$s"
   done
-  for s in 0 1; do echo "rm_seed$s rm_text objective=rm history=off seed=$s"; done
 } | train_and_score "$LONG" "$LONG_COMMON"
 for s in 0 1 2; do  # the RM + HER weights with LLaDA decoding (no re-masking)
   out="$LONG/results/rm_her_vanilla_seed$s.json"
@@ -71,3 +74,12 @@ for s in 0 1 2; do  # the RM + HER weights with LLaDA decoding (no re-masking)
 done
 python scripts/text_table.py "$LONG" --out "$LONG/text_long"
 python scripts/text_by_steps.py "$LONG"/results/*.json --out "$LONG/text_long_by_steps.md"
+
+MINILM="$OUT/minilm"
+mkdir -p "$MINILM/logs" "$MINILM/results"
+MINILM_COMMON="task=text backbone=hf_mlm task.prompt_len=48 task.answer_len=32 threads=1 batch_size=32 optim.lr=1e-4 \
+trainer.max_steps=1500 trainer.val_check_interval=1500 test_after_fit=false"
+printf '%s\n' "sft_seed0 vanilla_text objective=mdm history=off seed=0" "rm_her_seed0 rm_text objective=rm history=her seed=0" \
+  | train_and_score "$MINILM" "$MINILM_COMMON"
+python scripts/text_table.py "$MINILM" --out "$MINILM/text_minilm"
+python scripts/text_by_steps.py "$MINILM"/results/*.json --out "$MINILM/text_minilm_by_steps.md"
