@@ -4,9 +4,11 @@ Training and decoding go through the same three calls, so HR sees the same kind 
 both: `start(x0)` opens a history, `advance(state, x)` adds a turn, `logits(x, state)` scores.
 
 `logits_from=P` asks for the logits of positions P.. only (the first editable column: a text
-prompt is never scored), so the vocabulary-wide head skips the prompt; the backbone must accept
-that keyword when P > 0 (both built-in backbones and every Hugging Face one do).
+prompt is never scored), so the vocabulary-wide head skips the prompt. Both built-in backbones and
+HFBackbone take that keyword; any other backbone's logits are sliced after its forward.
 """
+
+import inspect
 
 import torch
 from torch import nn
@@ -31,12 +33,15 @@ class Denoiser(nn.Module):
     def __init__(self, backbone: nn.Module, mask_id: int, history: HistoryReference | WindowedHistory | None = None):
         super().__init__()
         self.backbone, self.mask_id, self.history = backbone, mask_id, history
+        self.backbone_slices = "logits_from" in inspect.signature(backbone.forward).parameters
         if history is not None and input_embeddings(backbone).embedding_dim != history.dim:
             raise UserError("history width does not match the backbone's embedding width")
 
     def _run(self, logits_from: int, **inputs) -> torch.Tensor:
-        out = self.backbone(**inputs, logits_from=logits_from) if logits_from else self.backbone(**inputs)
-        return getattr(out, "logits", out)
+        if logits_from and self.backbone_slices:
+            return self.backbone(**inputs, logits_from=logits_from)
+        out = self.backbone(**inputs)
+        return getattr(out, "logits", out)[:, logits_from:]
 
     def start(self, x0: torch.Tensor):
         """History state for a decode starting at x0 (None when history is off)."""

@@ -123,3 +123,12 @@ def test_logits_from_returns_the_tail_of_the_full_logits():
     full = backbone(input_ids=x)
     for start in (0, 1, 8):
         assert torch.allclose(backbone(input_ids=x, logits_from=start), full[:, start:], atol=1e-6)
+
+
+def test_a_backbone_without_logits_from_is_sliced_after_its_forward():
+    from rm_cli.model import Denoiser
+
+    model = Denoiser(NoEmbeddingBackbone(vocab_size=10, seq_len=6), mask_id=9)
+    x = torch.randint(0, 10, (2, 6))
+    assert torch.equal(model.logits(x, logits_from=4), model.logits(x)[:, 4:])
+    assert model.logits(x, logits_from=4).shape == (2, 2, 10)
