@@ -3,9 +3,9 @@
 A sampler only decides, each turn, which positions to re-mask and which masked positions to
 reveal (with which token). The loop around it is the same for all: batched, rows that reach a
 fixed point stop (and cost no more forward passes), non-editable positions never change,
-history (when the model has it) advances with every turn, per-turn counts are recorded. Logits
-are computed from the batch's first editable column on (a text prompt is never scored); a
-sampler reads probabilities at editable positions only, the columns left of it hold zeros.
+history (when the model has it) advances with every turn, per-turn counts are recorded. A
+sampler sees the columns from the batch's first editable one on (`decide`'s tensors, and the
+logits: a text prompt is never scored); positions are relative to that window.
 
 Two options live here because they constrain every sampler alike:
 - block_size (semi-autoregressive decoding): the editable positions, in order, are cut into
@@ -128,7 +128,8 @@ class Sampler:
         return sampled_token(probs, mask_id, self.temperature, generators)
 
     def decide(self, probs, x, editable, ctx: TurnContext):
-        """Returns (remask [b,N] bool, reveal [b,N] bool, tokens [b,N]) for the active rows."""
+        """Returns (remask [b,N] bool, reveal [b,N] bool, tokens [b,N]) for the active rows; N counts
+        the columns from the batch's first editable one (probs, x, editable and ctx cover those)."""
         raise NotImplementedError
 
     def done(self, old, new, editable, mask_id) -> torch.Tensor:
@@ -147,12 +148,16 @@ class Sampler:
             seeds = torch.arange(B) if seeds is None else seeds
             generators = [torch.Generator(device=x.device).manual_seed(int(s)) for s in seeds]
         state = model.start(x)
-        first = first_editable_column(editable)
+        # Decisions cover the columns from the batch's first editable one on (the window); nothing
+        # left of it may change, so neither its logits nor its probabilities are computed.
+        w = first_editable_column(editable)
+        ew_all = editable[:, w:]
         active = torch.ones(B, dtype=torch.bool, device=x.device)
-        remask_count = torch.zeros_like(x)
+        remask_count = torch.zeros_like(x[:, w:])
         masked_at_start = (editable & (x == mask_id)).sum(-1)
         block = block_index(editable, self.block_size)
         blocks = torch.where(editable, block + 1, 0).amax(-1).clamp(min=1)
+        block = block[:, w:]
         current = torch.full((B,), -1, dtype=torch.long, device=x.device)
         block_turn = torch.zeros(B, dtype=torch.long, device=x.device)
         block_masked = torch.zeros(B, dtype=torch.long, device=x.device)
@@ -166,13 +171,14 @@ class Sampler:
             idx = active.nonzero().squeeze(1)
             if idx.numel() == 0:
                 break
-            xa, ea = x[idx], editable[idx]
+            xa, ea = x[idx], ew_all[idx]
+            xw = xa[:, w:]
             sa = None if state is None else state[idx]
-            probs = editable_probs(model, xa, sa, first)
+            probs = model.logits(xa, sa, logits_from=w).float().softmax(-1)
             nfe[idx] += 1
             rows.append(idx.numel())
             # The current block: the first one that still holds a mask (counters restart when it changes).
-            masked = ea & (xa == mask_id)
+            masked = ea & (xw == mask_id)
             now = torch.where(masked, block[idx], torch.iinfo(torch.long).max).amin(-1)
             revealable = masked & (block[idx] == now.unsqueeze(-1))
             moved = now != current[idx]
@@ -182,18 +188,19 @@ class Sampler:
             gens = None if generators is None else [generators[i] for i in idx.tolist()]
             ctx = TurnContext(turn, remask_count[idx], masked_at_start[idx], mask_id, revealable, block_turn[idx],
                               block_masked[idx], blocks[idx], lambda p, g=gens: self.pick_tokens(p, mask_id, g))
-            remask, reveal, tokens = self.decide(probs, xa, ea, ctx)
-            remask, reveal = remask & ea & (xa != mask_id), reveal & revealable
-            new = torch.where(reveal, tokens, xa).masked_fill(remask, mask_id)
+            remask, reveal, tokens = self.decide(probs, xw, ea, ctx)
+            remask, reveal = remask & ea & (xw != mask_id), reveal & revealable
+            new_w = torch.where(reveal, tokens, xw).masked_fill(remask, mask_id)
+            new = torch.cat([xa[:, :w], new_w], dim=1)
             x[idx] = new
             remask_count[idx] += remask.long()
             if state is not None:
                 state[idx] = model.advance(sa, new)
-            for i, sel in enumerate((ea & (xa != mask_id) & ~remask, remask, reveal)):
+            for i, sel in enumerate((ea & (xw != mask_id) & ~remask, remask, reveal)):
                 counts[i, turn, idx] = sel.sum(-1)
             turns_run = turn + 1
             if self.stop_at_fixed_point:
-                active[idx] = ~self.done(xa, new, ea, mask_id)
+                active[idx] = ~self.done(xw, new_w, ea, mask_id)
             if record_trajectory:
                 trajectory.append(x.clone())
         if self.fill_at_end:
@@ -217,22 +224,12 @@ class Sampler:
         idx = still.any(-1).nonzero().squeeze(1)
         if idx.numel() == 0:
             return
-        probs = editable_probs(model, x[idx], None if state is None else state[idx], first_editable_column(editable))
+        w = first_editable_column(editable)
+        probs = model.logits(x[idx], None if state is None else state[idx], logits_from=w).float().softmax(-1)
         _, tok = self.pick_tokens(probs, model.mask_id, None if generators is None else [generators[i] for i in idx.tolist()])
-        x[idx] = torch.where(still[idx], tok, x[idx])
+        x[idx, w:] = torch.where(still[idx, w:], tok, x[idx, w:])
         nfe[idx] += 1
         rows.append(idx.numel())
-
-
-def editable_probs(model, x: torch.Tensor, state, first: int) -> torch.Tensor:
-    """[b, N, V] probabilities, computed for columns first.. only (the vocabulary-wide head skips a
-    prompt); the columns before `first` are zeros, which no sampler reads (none is editable)."""
-    window = model.logits(x, state, logits_from=first).float().softmax(-1)
-    if first == 0:
-        return window
-    probs = window.new_zeros(x.shape[0], x.shape[1], window.shape[-1])
-    probs[:, first:] = window
-    return probs
 
 
 def to_cpu(result: SampleResult) -> SampleResult:
