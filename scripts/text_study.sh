@@ -21,8 +21,9 @@
 #    OUT/long/text_long.{md,csv}), plus the RM + HER models decoded with vanilla_text, to tell their
 #    training from their decoder; exact % by the problem's number of steps: OUT/long/text_long_by_steps.md.
 # 5. the pretrained MiniLM (backbone=hf_mlm, 22.7M, WordPiece: 48 prompt + 32 answer tokens): SFT and
-#    RM + HER, seed 0, 1500 steps at lr 1e-4, validation at the end, scored like step 1 (OUT/minilm/,
-#    table OUT/minilm/text_minilm.{md,csv}); about 1 hour a run on one core, both at once.
+#    RM + HER, seed 0, 1500 steps at lr 1e-4, validation at the end, scored like step 1 and the RM + HER
+#    model also with vanilla_text (OUT/minilm/, table OUT/minilm/text_minilm.{md,csv}); about 1.5 hours
+#    a run with both at once on the two cores.
 set -euo pipefail
 # train_and_score DIR "COMMON": reads lines "NAME SAMPLER OVERRIDES..." and, two at a time, trains DIR/NAME
 # (unless its summary.json exists) and scores its last checkpoint into DIR/results/NAME.json (unless it exists).
@@ -81,5 +82,9 @@ MINILM_COMMON="task=text backbone=hf_mlm task.prompt_len=48 task.answer_len=32 t
 trainer.max_steps=1500 trainer.val_check_interval=1500 test_after_fit=false"
 printf '%s\n' "sft_seed0 vanilla_text objective=mdm history=off seed=0" "rm_her_seed0 rm_text objective=rm history=her seed=0" \
   | train_and_score "$MINILM" "$MINILM_COMMON"
+out="$MINILM/results/rm_her_vanilla_seed0.json"  # the RM + HER weights with LLaDA decoding
+[ -f "$out" ] || OMP_NUM_THREADS=1 rm eval task=text checkpoint="$MINILM/rm_her_seed0/checkpoints/last.ckpt" \
+  sampler=vanilla_text output="$out" > "$MINILM/logs/eval_rm_her_vanilla_seed0.log" 2>&1 \
+  || { echo "failed: eval rm_her_vanilla_seed0 (see $MINILM/logs/eval_rm_her_vanilla_seed0.log)"; exit 1; }
 python scripts/text_table.py "$MINILM" --out "$MINILM/text_minilm"
 python scripts/text_by_steps.py "$MINILM"/results/*.json --out "$MINILM/text_minilm_by_steps.md"
