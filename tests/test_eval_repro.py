@@ -66,3 +66,17 @@ def test_results_json_records_config_seed_commit_and_versions(untrained_checkpoi
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["config"] == OmegaConf.to_container(cfg, resolve=True) and summary["seed"] == 3
     assert summary["git_commit"] == git_commit() and {"torch", "lightning"} <= set(summary["versions"])
+
+
+def test_a_training_summary_names_the_commit_the_run_started_at(tmp_path, monkeypatch):
+    """HEAD can move while a long run trains; summary.json records the code it started with."""
+    import rm_cli.commands.train as train_command
+
+    head = {"commit": "a" * 40}
+    monkeypatch.setattr(train_command, "git_commit", lambda: head["commit"])
+    # someone checks out another commit while the run trains
+    monkeypatch.setattr(RMLightningModule, "on_train_end", lambda self: head.update(commit="b" * 40), raising=False)
+    cfg = OmegaConf.create(train_config(*TINY, "threads=1", "trainer.max_steps=2", "trainer.val_check_interval=2",
+                                        "test_after_fit=false"))
+    fit(cfg, tmp_path / "run")
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["git_commit"] == "a" * 40

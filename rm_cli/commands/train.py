@@ -81,6 +81,7 @@ def run(cfg: DictConfig) -> dict:
 def fit(cfg: DictConfig, run_dir: Path, overrides: list[str] = (), multirun: bool = False) -> dict:
     """Train into `run_dir`; returns the summary (written to run_dir/summary.json by rank 0)."""
     validate_train(cfg)
+    commit = git_commit()  # the code the run starts with: HEAD may move while a long run trains
     if not cfg.checkpoint_every_n_steps or cfg.checkpoint_every_n_steps < 1:
         raise UserError(f"checkpoint_every_n_steps must be >= 1, got {cfg.checkpoint_every_n_steps}")
     if cfg.threads:
@@ -151,7 +152,7 @@ def fit(cfg: DictConfig, run_dir: Path, overrides: list[str] = (), multirun: boo
         "last_checkpoint": str(ckpt_dir / "last.ckpt"),
         "overrides": list(overrides),
         "config": OmegaConf.to_container(cfg, resolve=True),
-        "git_commit": git_commit(),
+        "git_commit": commit,
         "versions": package_versions(),
     }
     if trainer.is_global_zero and cfg.test_after_fit:
