@@ -36,6 +36,15 @@ train_and_score() {
       || { echo "failed: eval $name (see $dir/logs/eval_$name.log)"; exit 255; }' _ "$1" "$2"
 }
 
+# score_with_vanilla DIR S: DIR/rm_her_seedS's weights decoded with vanilla_text (LLaDA, no re-masking),
+# to tell their training from their decoder: DIR/results/rm_her_vanilla_seedS.json (unless it exists).
+score_with_vanilla() {
+  local dir=$1 name=rm_her_vanilla_seed$2
+  [ -f "$dir/results/$name.json" ] || OMP_NUM_THREADS=1 rm eval task=text checkpoint="$dir/rm_her_seed$2/checkpoints/last.ckpt" \
+    sampler=vanilla_text output="$dir/results/$name.json" > "$dir/logs/eval_$name.log" 2>&1 \
+    || { echo "failed: eval $name (see $dir/logs/eval_$name.log)"; exit 1; }
+}
+
 OUT=${1:-runs/text_study}
 mkdir -p "$OUT/logs" "$OUT/results" "$OUT/scaling"
 COMMON="task=text backbone=tiny threads=1 batch_size=32 trainer.max_steps=1500 trainer.val_check_interval=500 \
@@ -67,12 +76,7 @@ test_after_fit=false"
     echo "rm_her_seed$s rm_text objective=rm history=her seed=$s"
   done
 } | train_and_score "$LONG" "$LONG_COMMON"
-for s in 0 1 2; do  # the RM + HER weights with LLaDA decoding (no re-masking)
-  out="$LONG/results/rm_her_vanilla_seed$s.json"
-  [ -f "$out" ] || OMP_NUM_THREADS=1 rm eval task=text checkpoint="$LONG/rm_her_seed$s/checkpoints/last.ckpt" \
-    sampler=vanilla_text output="$out" > "$LONG/logs/eval_rm_her_vanilla_seed$s.log" 2>&1 \
-    || { echo "failed: eval rm_her_vanilla_seed$s (see $LONG/logs/eval_rm_her_vanilla_seed$s.log)"; exit 1; }
-done
+for s in 0 1 2; do score_with_vanilla "$LONG" $s; done
 python scripts/text_table.py "$LONG" --out "$LONG/text_long"
 python scripts/text_by_steps.py "$LONG"/results/*.json --out "$LONG/text_long_by_steps.md"
 
@@ -82,9 +86,6 @@ MINILM_COMMON="task=text backbone=hf_mlm task.prompt_len=48 task.answer_len=32 t
 trainer.max_steps=1500 trainer.val_check_interval=1500 test_after_fit=false"
 printf '%s\n' "sft_seed0 vanilla_text objective=mdm history=off seed=0" "rm_her_seed0 rm_text objective=rm history=her seed=0" \
   | train_and_score "$MINILM" "$MINILM_COMMON"
-out="$MINILM/results/rm_her_vanilla_seed0.json"  # the RM + HER weights with LLaDA decoding
-[ -f "$out" ] || OMP_NUM_THREADS=1 rm eval task=text checkpoint="$MINILM/rm_her_seed0/checkpoints/last.ckpt" \
-  sampler=vanilla_text output="$out" > "$MINILM/logs/eval_rm_her_vanilla_seed0.log" 2>&1 \
-  || { echo "failed: eval rm_her_vanilla_seed0 (see $MINILM/logs/eval_rm_her_vanilla_seed0.log)"; exit 1; }
+score_with_vanilla "$MINILM" 0
 python scripts/text_table.py "$MINILM" --out "$MINILM/text_minilm"
 python scripts/text_by_steps.py "$MINILM"/results/*.json --out "$MINILM/text_minilm_by_steps.md"
