@@ -19,6 +19,7 @@ def shipped_checkpoint(task_name: str, mode: str | None) -> Path | None:
 def load_checkpoint(path, task_cfg):
     """Returns the RMLightningModule of `path` (a .ckpt, a folder written by `rm export`, or None for the
     shipped one), checked against `task_cfg`."""
+    from rm_cli.hf_backbones import weights_replaced_by_checkpoint
     from rm_cli.lightning_module import RMLightningModule
 
     if path is None:
@@ -40,7 +41,8 @@ def load_checkpoint(path, task_cfg):
     cfg = ckpt.get("hyper_parameters", {}).get("cfg") if isinstance(ckpt, dict) else None
     if not isinstance(cfg, dict) or "state_dict" not in ckpt:
         raise UserError("not an rm checkpoint (no rm config inside)", path=path)
-    module = RMLightningModule(cfg)
+    with weights_replaced_by_checkpoint():
+        module = RMLightningModule(cfg)
     wanted = instantiate(task_cfg).signature()
     have = module.task.signature()
     if have != wanted:

