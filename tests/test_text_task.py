@@ -217,3 +217,20 @@ def test_both_objectives_learn_a_fixed_text_batch(objective, history):
     with torch.no_grad():
         after = sum(loss(1000 + i).item() for i in range(4))
     assert after < 0.6 * before, (before, after)
+
+
+def test_native_top_k_wrong_does_not_depend_on_the_chunk_size_and_never_offers_gold_or_mask():
+    from benchmarks.common import train_config
+    from rm_cli.lightning_module import RMLightningModule
+    from rm_cli.tasks.text.native import top_k_wrong
+
+    module = RMLightningModule(train_config("task=text", "backbone=tiny", "backbone.n_layers=1", "backbone.d_model=32",
+                                            "backbone.n_heads=2", "task.train_size=16", "task.val_size=5")).eval()
+    examples, P, model = module.task.val_examples(), module.task.prompt_len, module.model
+    chunked = [top_k_wrong(model, examples.inputs, examples.gold, P, 4, rows) for rows in (1, 2, 5)]
+    assert all(torch.equal(c, chunked[0]) for c in chunked) and chunked[0].shape == (5, module.task.answer_len, 4)
+    with torch.no_grad():
+        logits = model.logits(examples.inputs, model.start(examples.inputs))[:, P:]
+    logits[..., model.mask_id] = float("-inf")
+    logits.scatter_(-1, examples.gold[:, P:, None], float("-inf"))
+    assert torch.equal(chunked[0].long(), logits.topk(4, dim=-1).indices)

@@ -192,7 +192,7 @@ class TextTask(Task):
             random.Random(seed).shuffle(records)
         records = records[:n] if n else records
         examples = self._encode(records, origin, with_gold=True)
-        rows = max(1, min(batch_size, 2**27 // max(1, examples.inputs.shape[1] * self.vocab_size)))
+        rows = max(1, min(batch_size, 2**27 // max(1, self.answer_len * self.vocab_size)))  # answer logits only
         wrong = native.top_k_wrong(model, examples.inputs, examples.gold, self.prompt_len, k, rows)
         meta = {"tokenizer": self._tok().fingerprint, "prompt_len": self.prompt_len, "answer_len": self.answer_len,
                 "k": k, "n": len(records), "checkpoint": source, "examples": origin}
