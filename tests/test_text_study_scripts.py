@@ -56,3 +56,31 @@ def test_scaling_join_missing_csv_is_one_line_and_writes_nothing(tmp_path):
     proc = _run("scaling_join.py", "--run", f"sft={tmp_path / 'nope.csv'}", "--out", tmp_path / "joined")
     assert proc.returncode != 0 and "nope.csv: no such file" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert not list(tmp_path.glob("joined*"))
+
+
+def _results(path, correct):
+    path.write_text(json.dumps({"predictions": [{"id": str(i), "correct": c} for i, c in enumerate(correct)]}))
+
+
+def test_text_paired_counts_discordant_problems_per_seed_and_tests_them(tmp_path):
+    # seed 0: 10 problems solved by B only, 2 by A only, 3 by both, 5 by neither
+    _results(tmp_path / "a_seed0.json", [True] * 5 + [False] * 15)
+    _results(tmp_path / "b_seed0.json", [True] * 3 + [False] * 2 + [True] * 10 + [False] * 5)
+    _results(tmp_path / "a_seed1.json", [True, False])
+    _results(tmp_path / "b_seed1.json", [True, False])
+    _results(tmp_path / "a_seed2.json", [True])  # no b_seed2: left out
+    proc = _run("text_paired.py", tmp_path, "a", "b", "--out", tmp_path / "paired.md")
+    assert proc.returncode == 0, proc.stderr
+    lines = (tmp_path / "paired.md").read_text().splitlines()
+    assert len(lines) == 4
+    # (|2 - 10| - 1)^2 / 12 = 49 / 12; p = P(chi-square_1 > 4.083) = 0.0433
+    assert lines[2] == "| 0 | 3 | 2 | 10 | 5 | 25.0 | 65.0 | 4.08 | 0.043 |"
+    assert lines[3] == "| 1 | 1 | 0 | 0 | 1 | 50.0 | 50.0 | 0.00 | 1 |"
+
+
+def test_text_paired_refuses_runs_scored_on_different_problems(tmp_path):
+    _results(tmp_path / "a_seed0.json", [True, False])
+    _results(tmp_path / "b_seed0.json", [True, False, True])
+    proc = _run("text_paired.py", tmp_path, "a", "b", "--out", tmp_path / "paired.md")
+    assert proc.returncode != 0 and "a_seed0 and b_seed0 scored different problems" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "paired.md").exists()
