@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates docs/results/text.md's numbers (`tiny` and MiniLM) on a 2-core CPU (about 11 hours in all).
+# Regenerates docs/results/text.md's numbers (`tiny` and MiniLM) on a 2-core CPU (about 14 hours in all).
 #
 #   bash scripts/text_study.sh [OUT_DIR]      (default: runs/text_study)
 #
@@ -19,11 +19,14 @@
 # 4. three times the training budget: SFT, plain RM and RM + HER (seeds 0, 1, 2) for 4500 steps
 #    (validation every 1500), two runs at once, scored like step 1 (OUT/long/, table
 #    OUT/long/text_long.{md,csv}), plus the RM + HER models decoded with vanilla_text, to tell their
-#    training from their decoder; exact % by the problem's number of steps: OUT/long/text_long_by_steps.md.
+#    training from their decoder; exact % by the problem's number of steps: OUT/long/text_long_by_steps.md;
+#    per seed, problems solved by SFT only vs RM only and McNemar's test: OUT/long/text_long_paired_sft_*.md.
 # 5. the pretrained MiniLM (backbone=hf_mlm, 22.7M, WordPiece: 48 prompt + 32 answer tokens): SFT and
-#    RM + HER, seed 0, 1500 steps at lr 1e-4, validation at the end, scored like step 1 and the RM + HER
-#    model also with vanilla_text (OUT/minilm/, table OUT/minilm/text_minilm.{md,csv}); about 1.5 hours
-#    a run with both at once on the two cores.
+#    RM + HER, seeds 0, 1, 2, 1500 steps at lr 1e-4, validation at the end, scored like step 1 and the
+#    seed-0 RM + HER model also with vanilla_text (OUT/minilm/, table OUT/minilm/text_minilm.{md,csv},
+#    by steps and paired as in step 4); about 1-1.5 hours a run with two at once on the two cores.
+# 6. a real benchmark decoded by the trained seed-0 MiniLM models: GSM8K's first 100 test problems
+#    (prompts cut to their last 48 tokens, flagged per item): OUT/minilm/bench/gsm8k100_NAME.json.
 set -euo pipefail
 # train_and_score DIR "COMMON": reads lines "NAME SAMPLER OVERRIDES..." and, two at a time, trains DIR/NAME
 # (unless its summary.json exists) and scores its last checkpoint into DIR/results/NAME.json (unless it exists).
@@ -79,13 +82,25 @@ test_after_fit=false"
 for s in 0 1 2; do score_with_vanilla "$LONG" $s; done
 python scripts/text_table.py "$LONG" --out "$LONG/text_long"
 python scripts/text_by_steps.py "$LONG"/results/*.json --out "$LONG/text_long_by_steps.md"
+for m in rm rm_her; do python scripts/text_paired.py "$LONG/results" sft $m --out "$LONG/text_long_paired_sft_$m.md"; done
 
 MINILM="$OUT/minilm"
 mkdir -p "$MINILM/logs" "$MINILM/results"
 MINILM_COMMON="task=text backbone=hf_mlm task.prompt_len=48 task.answer_len=32 threads=1 batch_size=32 optim.lr=1e-4 \
 trainer.max_steps=1500 trainer.val_check_interval=1500 test_after_fit=false"
-printf '%s\n' "sft_seed0 vanilla_text objective=mdm history=off seed=0" "rm_her_seed0 rm_text objective=rm history=her seed=0" \
-  | train_and_score "$MINILM" "$MINILM_COMMON"
+for s in 0 1 2; do
+  echo "sft_seed$s vanilla_text objective=mdm history=off seed=$s"
+  echo "rm_her_seed$s rm_text objective=rm history=her seed=$s"
+done | train_and_score "$MINILM" "$MINILM_COMMON"
 score_with_vanilla "$MINILM" 0
 python scripts/text_table.py "$MINILM" --out "$MINILM/text_minilm"
 python scripts/text_by_steps.py "$MINILM"/results/*.json --out "$MINILM/text_minilm_by_steps.md"
+python scripts/text_paired.py "$MINILM/results" sft rm_her --out "$MINILM/text_minilm_paired_sft_rm_her.md"
+
+mkdir -p "$MINILM/bench"
+printf '%s\n' "sft_seed0 vanilla_text" "rm_her_seed0 rm_text" \
+  | xargs -P 2 -L 1 bash -c 'name=$0; out='"$MINILM"'/bench/gsm8k100_$name; [ -f $out.json ] && exit 0
+  OMP_NUM_THREADS=1 rm eval task=text benchmark=gsm8k limit=100 task.truncate_prompt=true \
+    checkpoint='"$MINILM"'/$name/checkpoints/last.ckpt sampler=$1 output=$out.json > $out.log 2>&1 \
+    || { echo "failed: gsm8k $name (see $out.log)"; exit 255; }'
+
