@@ -9,6 +9,8 @@ logits nobody reads (rm_cli/model.py).
 import torch
 from torch import nn
 
+from rm_cli.errors import UserError
+
 
 class TransformerBackbone(nn.Module):
     """Token + learned position embeddings, a pre-norm encoder without causal mask, a linear head.
@@ -19,6 +21,10 @@ class TransformerBackbone(nn.Module):
     `coordinates` ([axes, seq_len] integers, from the task) factor the position embedding into
     one learned table per axis, summed: a Sudoku cell is (row, column, box), an image token
     (row, column). None means one axis, the absolute position.
+
+    `attention="peers"` lets a position attend only to positions that share a coordinate with it:
+    on Sudoku a cell sees its row, column and box, the 20 cells its constraints involve, so each
+    layer is one step of constraint propagation instead of something learnt from 81 x 81 pairs.
     """
 
     def __init__(
@@ -31,10 +37,11 @@ class TransformerBackbone(nn.Module):
         ffn_mult: int = 4,
         dropout: float = 0.0,
         coordinates: torch.Tensor | None = None,
+        attention: str = "full",
     ):
         super().__init__()
         if d_model % n_heads:
-            raise ValueError(f"backbone.d_model={d_model} is not divisible by backbone.n_heads={n_heads}")
+            raise UserError(f"backbone.d_model={d_model} is not divisible by backbone.n_heads={n_heads}")
         self.vocab_size, self.seq_len = vocab_size, seq_len
         self.embed_tokens = nn.Embedding(vocab_size, d_model)
         if coordinates is None:
@@ -43,6 +50,13 @@ class TransformerBackbone(nn.Module):
         if coordinates.dim() != 2 or coordinates.shape[1] != seq_len or coordinates.min() < 0:
             raise ValueError(f"coordinates must be non-negative integers of shape [axes, {seq_len}]")
         self.register_buffer("coordinates", coordinates, persistent=False)
+        if attention not in ("full", "peers"):
+            raise UserError(f"backbone.attention must be full or peers, got {attention!r}")
+        if attention == "peers" and coordinates.shape[0] < 2:
+            raise UserError("backbone.attention=peers needs a task with cell coordinates (rows, columns, ...)")
+        # True where attention is blocked (PyTorch's boolean mask convention); None: every pair
+        blocked = None if attention == "full" else ~(coordinates[:, :, None] == coordinates[:, None, :]).any(0)
+        self.register_buffer("blocked", blocked, persistent=False)
         self.embed_positions = nn.ModuleList(nn.Embedding(int(axis.max()) + 1, d_model) for axis in coordinates)
         layer = nn.TransformerEncoderLayer(
             d_model,
@@ -68,4 +82,5 @@ class TransformerBackbone(nn.Module):
             raise ValueError(f"sequence of {h.shape[1]} tokens is longer than the backbone's seq_len={self.seq_len}")
         n = h.shape[1]
         h = h + sum(table(axis[:n]) for table, axis in zip(self.embed_positions, self.coordinates))
-        return self.head(self.norm(self.encoder(h)[:, logits_from:]))
+        mask = None if self.blocked is None else self.blocked[:n, :n]
+        return self.head(self.norm(self.encoder(h, mask=mask)[:, logits_from:]))
