@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates docs/results/sudoku_solving.md's numbers on a 2-core CPU (about 4.8 hours in all).
+# Regenerates docs/results/sudoku_solving.md's numbers on a 2-core CPU (about 5.5 hours in all).
 #
 #   bash scripts/sudoku_solving_study.sh [OUT_DIR]      (default: runs/sudoku_solving)
 #
@@ -18,6 +18,8 @@
 #    to off / hr / hr_decay (HR has no parameters, so the weights carry over), then rm, rm_solve and
 #    vanilla on each, beside the HER run of step 5.
 # 7. The shipped model (seed 1 of step 5): every sampler on the whole 1,000-puzzle easy and hard test files.
+# 8. Peer attention (backbone.attention=peers: a cell attends to its row, column and box only): step 1's
+#    2000 uniform steps for seed 0 with it, then every sampler on it as in step 3.
 set -euo pipefail
 OUT=${1:-runs/sudoku_solving}
 mkdir -p "$OUT"
@@ -66,3 +68,9 @@ $STUDY --checkpoints "$OUT"/hist_{off,hr,hr_decay}.ckpt "$OUT/keep_seed0.ckpt" -
   --samplers vanilla rm rm_solve --by-history --out "$OUT/study_history.csv"
 $STUDY_WHOLE --checkpoints "$OUT/keep_seed1.ckpt" --levels easy hard --samplers vanilla topk_margin entropy remdm rm \
   rm_solve --out "$OUT/study_keep_seed1_1000.csv"
+
+rm train -m $SOLVE history=her seed=0 backbone.attention=peers trainer.max_steps=2000 trainer.val_check_interval=500 \
+  hydra.sweep.dir="$OUT/peers"
+cp "$(ls -d "$OUT"/peers/*seed=0,*)/checkpoints/last.ckpt" "$OUT/uniform_peers_seed0.ckpt"
+$STUDY --checkpoints "$OUT/uniform_peers_seed0.ckpt" --levels easy medium hard \
+  --samplers vanilla topk_margin entropy remdm rm rm_solve --out "$OUT/study_uniform_peers.csv"
