@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates docs/results/text.md's numbers (`tiny` and MiniLM) on a 2-core CPU (about 14 hours in all).
+# Regenerates docs/results/text.md's numbers (`tiny` and MiniLM) on a 2-core CPU (about 17 hours in all).
 #
 #   bash scripts/text_study.sh [OUT_DIR]      (default: runs/text_study)
 #
@@ -21,8 +21,8 @@
 #    OUT/long/text_long.{md,csv}), plus the RM + HER models decoded with vanilla_text, to tell their
 #    training from their decoder; exact % by the problem's number of steps: OUT/long/text_long_by_steps.md;
 #    per seed, problems solved by SFT only vs RM only and McNemar's test: OUT/long/text_long_paired_sft_*.md.
-# 5. the pretrained MiniLM (backbone=hf_mlm, 22.7M, WordPiece: 48 prompt + 32 answer tokens): SFT and
-#    RM + HER, seeds 0, 1, 2, 1500 steps at lr 1e-4, validation at the end, scored like step 1 and the
+# 5. the pretrained MiniLM (backbone=hf_mlm, 22.7M, WordPiece: 48 prompt + 32 answer tokens): SFT, plain
+#    RM and RM + HER, seeds 0, 1, 2, 1500 steps at lr 1e-4, validation at the end, scored like step 1 and the
 #    seed-0 RM + HER model also with vanilla_text (OUT/minilm/, table OUT/minilm/text_minilm.{md,csv},
 #    by steps and paired as in step 4); about 1-1.5 hours a run with two at once on the two cores.
 # 6. a real benchmark decoded by the trained seed-0 MiniLM models: GSM8K's first 100 test problems
@@ -90,12 +90,13 @@ MINILM_COMMON="task=text backbone=hf_mlm task.prompt_len=48 task.answer_len=32 t
 trainer.max_steps=1500 trainer.val_check_interval=1500 test_after_fit=false"
 for s in 0 1 2; do
   echo "sft_seed$s vanilla_text objective=mdm history=off seed=$s"
+  echo "rm_seed$s rm_text objective=rm history=off seed=$s"
   echo "rm_her_seed$s rm_text objective=rm history=her seed=$s"
 done | train_and_score "$MINILM" "$MINILM_COMMON"
 score_with_vanilla "$MINILM" 0
 python scripts/text_table.py "$MINILM" --out "$MINILM/text_minilm"
 python scripts/text_by_steps.py "$MINILM"/results/*.json --out "$MINILM/text_minilm_by_steps.md"
-python scripts/text_paired.py "$MINILM/results" sft rm_her --out "$MINILM/text_minilm_paired_sft_rm_her.md"
+for m in rm rm_her; do python scripts/text_paired.py "$MINILM/results" sft $m --out "$MINILM/text_minilm_paired_sft_$m.md"; done
 
 mkdir -p "$MINILM/bench"
 printf '%s\n' "sft_seed0 vanilla_text" "rm_her_seed0 rm_text" \
