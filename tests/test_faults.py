@@ -55,6 +55,25 @@ def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_pat
     assert not (tmp_path / "summary.json").exists()
 
 
+def test_sigterm_mid_run_exits_143_without_a_summary(tmp_path, monkeypatch, capsys):
+    """Lightning turns SIGTERM into SystemExit(None), exit status 0: a killed run must not look finished."""
+    real_step = RMLightningModule.training_step
+
+    def sigterm_at_step_3(self, batch, batch_idx):
+        if self.global_step == 3:
+            os.kill(os.getpid(), signal.SIGTERM)  # Lightning's handler stops the loop at the next step
+        return real_step(self, batch, batch_idx)
+
+    monkeypatch.setattr(RMLightningModule, "training_step", sigterm_at_step_3)
+    with pytest.raises(SystemExit) as stop:
+        fit(_cfg(), tmp_path)
+    assert stop.value.code == 143
+    message = capsys.readouterr().err.strip().splitlines()[-1]
+    assert message.startswith("rm train: terminated (SIGTERM) at step ") and "resume=auto" in message
+    assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
+    assert not (tmp_path / "summary.json").exists()
+
+
 def test_unwritable_run_dir_fails_before_hydra_or_training_starts(tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("x")

@@ -7,6 +7,8 @@ how many devices produced it (see rm_cli/global_batch.py).
 """
 
 import logging
+import signal
+import sys
 import time
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint, Ri
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.strategies.launchers.subprocess_script import _SubprocessScriptLauncher
 from lightning.pytorch.utilities import rank_zero_only
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
 from rm_cli.checkpoint import load_checkpoint
@@ -131,6 +134,13 @@ def fit(cfg: DictConfig, run_dir: Path, overrides: list[str] = (), multirun: boo
         if trainer.global_rank != 0:
             raise SystemExit(2) from None  # every rank stops; rank 0 prints the one line
         raise
+    except SIGTERMException:
+        # Lightning stops at the next step and raises SystemExit(None), exit status 0: a killed run
+        # would look finished to a shell or a scheduler. Exit as a process killed by SIGTERM does.
+        if trainer.global_rank == 0:
+            sys.stderr.write(f"rm train: terminated (SIGTERM) at step {trainer.global_step}; no summary.json written; "
+                             f"the same command with resume=auto continues from {ckpt_dir / 'last.ckpt'}\n")
+        raise SystemExit(128 + signal.SIGTERM) from None
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     log.info("rank %d of %d trained to step %d", trainer.global_rank, trainer.world_size, trainer.global_step)
 
