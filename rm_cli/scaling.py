@@ -22,12 +22,16 @@ from rm_cli.samplers import SAMPLERS
 LEAD = ["sampler", "history", "budget", "nfe_mean", "nfe_max", "exact_pct"]
 
 
-def sampler_configs(names, chosen: DictConfig) -> dict[str, DictConfig]:
+def sampler_configs(names, chosen: DictConfig, chosen_name: str | None = None) -> dict[str, DictConfig]:
     """conf/sampler/NAME.yaml for each name (None: every registered sampler that a budget applies to,
     i.e. whose config has `steps` or `max_turns`). A name may also be a preset of a registered
-    sampler (rm_solve, rm_text: another YAML with the same `_target_`). The sampler chosen on the
-    command line keeps its overrides when exactly one listed name is of its class; when several are
-    (rm and rm_solve), each keeps its own YAML."""
+    sampler (rm_solve, rm_text: another YAML with the same `_target_`).
+
+    The sampler chosen on the command line (`chosen`, with its overrides; `chosen_name` is its
+    preset, when known) replaces the listed name that is that preset, or else the one listed name of
+    its class when that name is the class's registry name (`sampler=rm_text` with `[rm, vanilla]`).
+    A listed preset is never replaced by another preset of its class: `rm_solve` stays
+    `rm_solve` when `sampler=rm`, the default, is chosen."""
     registered = {f"{cls.__module__}.{cls.__qualname__}" for cls in SAMPLERS.values()}
     out = {}
     for name in budgeted_samplers() if names is None else [str(n) for n in names]:
@@ -37,8 +41,11 @@ def sampler_configs(names, chosen: DictConfig) -> dict[str, DictConfig]:
             presets = sorted(p.stem for p in (conf_dir() / "sampler").glob("*.yaml"))
             raise UserError(f"unknown sampler {name!r} in scaling_samplers; choose from: {', '.join(presets)}")
         out[name] = cfg
+    if chosen_name in out:
+        out[chosen_name] = chosen
+        return out
     same_class = [name for name, cfg in out.items() if cfg._target_ == chosen.get("_target_")]
-    if len(same_class) == 1:
+    if len(same_class) == 1 and same_class[0] in SAMPLERS:
         out[same_class[0]] = chosen
     return out
 

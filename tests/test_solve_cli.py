@@ -105,3 +105,15 @@ def test_shipped_solve_checkpoint_runs_every_sampler_without_training(tmp_path):
     assert all(float(row["givens_kept_pct"]) == 100.0 and row["history"] == "her" for row in rows.values())
     assert float(rows["topk_margin"]["exact_pct"]) >= 50.0
     assert float(rows["rm_solve"]["exact_pct"]) >= 50.0  # trained with keep_rate: RM decodes a few cells a turn
+
+
+def test_scaling_keeps_a_listed_preset_when_the_default_sampler_is_of_its_class(tmp_path):
+    """`scaling_samplers=[rm_solve]` with the default `sampler=rm`: rm_solve must decode as its own YAML
+    says (a few reveals a turn, about one pass per turn of the budget), not as the one-shot rm that
+    fills every blank in its first pass and stops after a few passes."""
+    out = tmp_path / "solve.json"
+    proc = run_cli("eval", "task=sudoku", "task.mode=solve", "task.level=easy", "limit=10", "scaling=true",
+                   "scaling_budgets=[16]", "scaling_samplers=[rm_solve]", f"output={out}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (row,) = json.loads(out.read_text())["scaling"]
+    assert row["sampler"] == "rm_solve" and row["nfe_mean"] >= 12, row

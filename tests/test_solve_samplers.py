@@ -109,13 +109,18 @@ def test_scaling_compares_every_sampler_that_takes_a_budget():
     assert list(scaling.sampler_configs(None, OmegaConf.create({"_target_": "none"}))) == names
 
 
-def test_scaling_takes_presets_and_gives_the_chosen_overrides_to_its_one_class_member():
+def test_scaling_takes_presets_and_gives_the_chosen_overrides_to_its_own_entry():
     rm_target = "rm_cli.samplers.rm.RMSampler"
     chosen = OmegaConf.create({"_target_": rm_target, "max_turns": 7, "reveal_per_turn": 3})
     alone = scaling.sampler_configs(["vanilla", "rm"], chosen)
     assert alone["rm"] is chosen and alone["vanilla"]._target_.endswith("VanillaSampler")
     both = scaling.sampler_configs(["rm", "rm_solve"], chosen)  # two RMSampler configs: each its own YAML
     assert both["rm"].reveal_per_turn is None and both["rm_solve"].reveal_per_turn == 1 and both["rm_solve"].fit_budget
+    named = scaling.sampler_configs(["rm", "rm_solve"], chosen, chosen_name="rm_solve")  # the chosen preset by name
+    assert named["rm_solve"] is chosen and named["rm"].reveal_per_turn is None
+    # a listed preset is not another preset of its class: the default sampler=rm leaves rm_solve alone
+    preset = scaling.sampler_configs(["vanilla", "rm_solve"], chosen, chosen_name="rm")
+    assert preset["rm_solve"] is not chosen and preset["rm_solve"].reveal_per_turn == 1 and preset["rm_solve"].fit_budget
     with pytest.raises(UserError, match="unknown sampler 'fast'.*rm_solve"):
         scaling.sampler_configs(["fast"], chosen)
 

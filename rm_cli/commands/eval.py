@@ -77,8 +77,15 @@ def run(cfg: DictConfig) -> dict:
     return report
 
 
+def _chosen_sampler_name() -> str | None:
+    """The sampler preset picked on the command line (`sampler=NAME`), when Hydra runs the command."""
+    from hydra.core.hydra_config import HydraConfig
+
+    return HydraConfig.get().runtime.choices.get("sampler") if HydraConfig.initialized() else None
+
+
 def run_scaling(cfg: DictConfig, module, task, examples) -> dict:
-    configs = scaling.sampler_configs(cfg.scaling_samplers, cfg.sampler)
+    configs = scaling.sampler_configs(cfg.scaling_samplers, cfg.sampler, _chosen_sampler_name())
     budgets = sorted({int(b) for b in cfg.scaling_budgets})
     if not budgets:
         raise UserError("scaling_budgets is empty")
