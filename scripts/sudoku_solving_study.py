@@ -3,15 +3,19 @@
     python scripts/sudoku_solving_study.py --out docs/results/sudoku_solving/study.csv \
         --checkpoints RUN0/checkpoints/last.ckpt RUN1/... RUN2/... \
         --levels easy medium hard kaidoku:3 kaidoku:9 --limit 500 --kaidoku-limit 100 --budget 32
+    python scripts/sudoku_solving_study.py --out all.csv --from-csv seed0.csv seeds12.csv   # join, no decoding
 
 One (checkpoint, level) pair per job: the model and the test puzzles load once and every
 sampler of `--samplers` (default: all that take a budget) decodes them through the same code as
 `rm eval scaling=true` (rm_cli.scaling.sweep). Writes one CSV row per (checkpoint, level,
 sampler) with the training seed, then prints a markdown table of exact % (mean +- std over
-checkpoints) per level and sampler, which docs/results/sudoku_solving.md quotes.
+checkpoints) per level and sampler, which docs/results/sudoku_solving.md quotes. `--from-csv`
+joins the rows of earlier runs (say one seed studied before the others finished training) and
+writes the same CSV and tables without decoding again.
 """
 
 import argparse
+import csv
 import statistics
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -64,7 +68,9 @@ def table(rows: list[dict], metric: str = "exact_pct", by_history: bool = False)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--checkpoints", nargs="+", required=True)
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--checkpoints", nargs="+")
+    what.add_argument("--from-csv", nargs="+", help="join the rows of these study CSVs instead of decoding")
     parser.add_argument("--levels", nargs="+", default=list(LEVELS), help="easy|medium|hard or kaidoku:LEVEL")
     parser.add_argument("--samplers", nargs="+", default=None)
     parser.add_argument("--budget", type=int, default=32, help="forward passes per board, at most")
@@ -75,20 +81,32 @@ def main() -> None:
     parser.add_argument("--out", required=True, help="CSV of every (checkpoint, level, sampler) row")
     parser.add_argument("--by-history", action="store_true", help="one table line per level and history setting")
     args = parser.parse_args()
-    for path in args.checkpoints:
+    for path in args.checkpoints or args.from_csv:
         if not Path(path).is_file():
-            parser.error(f"no such checkpoint: {path}")
+            parser.error(f"no such file: {path}")
 
     from rm_cli.io import atomic_write_text
     from rm_cli.scaling import write_csv
 
-    limit = lambda level: args.kaidoku_limit if level.startswith("kaidoku:") else args.limit  # noqa: E731
-    jobs = [(c, level, args.samplers, args.budget, limit(level), args.batch_size, 1)
-            for c in args.checkpoints for level in args.levels]
-    with ProcessPoolExecutor(args.jobs) as pool:
-        rows = [row for result in pool.map(score, jobs) for row in result]
+    if args.from_csv:
+        rows = []
+        for path in args.from_csv:
+            with open(path, newline="") as f:
+                rows += list(csv.DictReader(f))
+        budgets = sorted({row["budget"] for row in rows})
+        if len(budgets) != 1:
+            parser.error(f"the CSVs mix budgets {budgets}; a table compares one budget")
+        budget = budgets[0]
+    else:
+        limit = lambda level: args.kaidoku_limit if level.startswith("kaidoku:") else args.limit  # noqa: E731
+        jobs = [(c, level, args.samplers, args.budget, limit(level), args.batch_size, 1)
+                for c in args.checkpoints for level in args.levels]
+        with ProcessPoolExecutor(args.jobs) as pool:
+            rows = [row for result in pool.map(score, jobs) for row in result]
+        budget = args.budget
+    n_checkpoints = len({row["checkpoint"] for row in rows})
     write_csv(args.out, rows)
-    md = f"exact % (mean ± std over {len(args.checkpoints)} checkpoints; mean NFE per board), budget {args.budget}\n\n"
+    md = f"exact % (mean ± std over {n_checkpoints} checkpoints; mean NFE per board), budget {budget}\n\n"
     md += (table(rows, by_history=args.by_history) + "\n\ncell accuracy on blanks %\n\n"
            + table(rows, "cell_acc_blanks_pct", args.by_history) + "\n")
     atomic_write_text(Path(args.out).with_suffix(".md"), md)

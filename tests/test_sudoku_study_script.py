@@ -26,3 +26,34 @@ def test_table_averages_over_checkpoints_or_splits_by_history():
     split = table(ROWS, by_history=True).splitlines()
     assert split[2:] == ["| easy, her (200) | 10.0 ± 0.0 (30.0) | 60.0 ± 0.0 (32.0) |",
                          "| easy, off (200) | 20.0 ± 0.0 (20.0) | 70.0 ± 0.0 (32.0) |"]
+
+
+def _study_csv(path, checkpoint, exact, budget=32):
+    from rm_cli.scaling import write_csv
+
+    write_csv(path, [{"sampler": "vanilla", "history": "her", "budget": budget, "nfe_mean": 32.0, "nfe_max": 32,
+                      "exact_pct": exact, "cell_acc_blanks_pct": exact + 5, "checkpoint": checkpoint, "level": "easy",
+                      "n": 200, "seed": 0}])
+
+
+def test_from_csv_joins_earlier_studies_into_one_table_without_decoding(tmp_path):
+    import subprocess
+    import sys
+
+    _study_csv(tmp_path / "a.csv", "seed0.ckpt", 60.0)  # checkpoints need not exist: nothing is decoded
+    _study_csv(tmp_path / "b.csv", "seed1.ckpt", 70.0)
+    script = [sys.executable, str(ROOT / "scripts" / "sudoku_solving_study.py")]
+    out = tmp_path / "all.csv"
+    proc = subprocess.run(script + ["--from-csv", str(tmp_path / "a.csv"), str(tmp_path / "b.csv"), "--out", str(out)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    md = out.with_suffix(".md").read_text()
+    assert "mean ± std over 2 checkpoints" in md and "budget 32" in md
+    assert "| easy (200) | 65.0 ± 7.1 (32.0) |" in md and "| easy (200) | 70.0 ± 7.1 (32.0) |" in md
+    assert len(out.read_text().splitlines()) == 3
+
+    _study_csv(tmp_path / "c.csv", "seed2.ckpt", 80.0, budget=64)
+    bad = tmp_path / "bad.csv"
+    proc = subprocess.run(script + ["--from-csv", str(tmp_path / "a.csv"), str(tmp_path / "c.csv"), "--out", str(bad)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "mix budgets" in proc.stderr and not bad.exists()
