@@ -68,7 +68,8 @@ def with_budget(cfg: DictConfig, budget: int) -> DictConfig:
     elif "max_turns" in cfg:
         cfg.max_turns = max(1, budget - 1) if cfg.get("fill_at_end", True) else budget
     else:
-        raise UserError(f"sampler {cfg._target_} has neither steps nor max_turns; it cannot be given a budget")
+        raise UserError(f"sampler {cfg._target_} has neither steps nor max_turns; it cannot be given a budget "
+                        f"(choose from: {', '.join(budgeted_samplers())}, or a preset of one)")
     return cfg
 
 
@@ -77,16 +78,16 @@ def sweep(model, task, examples, configs: dict[str, DictConfig], budgets, batch_
     """One row per (sampler, budget): the task's metrics plus the measured NFE. `history` labels
     the checkpoint's history setting, so CSVs of several checkpoints can be joined. seed and device
     are the eval's: per-example draws at temperature > 0 and where the model decodes, as in one eval."""
+    # every (sampler, budget) config first, so a sampler that takes no budget fails before any decoding
+    planned = {(name, int(budget)): with_budget(base, int(budget)) for name, base in configs.items() for budget in budgets}
     rows = []
-    for name, base in configs.items():
-        for budget in budgets:
-            sampler = instantiate(with_budget(base, int(budget)))
-            result = decode_examples(sampler, model, examples, batch_size, record_trajectory=True,
-                                     description=f"{name} @ {budget}", seed=seed, device=device)
-            metrics = task.metrics(examples, result)
-            nfe = result.nfe.float()
-            rows.append({"sampler": name, "history": history, "budget": int(budget), "nfe_mean": nfe.mean().item(),
-                         "nfe_max": int(nfe.max()), **metrics})
+    for (name, budget), cfg in planned.items():
+        result = decode_examples(instantiate(cfg), model, examples, batch_size, record_trajectory=True,
+                                 description=f"{name} @ {budget}", seed=seed, device=device)
+        metrics = task.metrics(examples, result)
+        nfe = result.nfe.float()
+        rows.append({"sampler": name, "history": history, "budget": budget, "nfe_mean": nfe.mean().item(),
+                     "nfe_max": int(nfe.max()), **metrics})
     return rows
 
 

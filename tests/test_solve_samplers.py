@@ -275,3 +275,11 @@ def test_scaling_decodes_with_the_evals_seed():
     plain = decode_examples(instantiate(scaling.with_budget(cfg, 4)), model, examples, 3, seed=5).tokens.tolist()
     assert sweep(5) == plain
     assert sweep(6) != plain
+
+
+def test_scaling_refuses_a_sampler_without_a_budget_before_decoding_anything():
+    """rm_edit has no steps / max_turns: the sweep must stop before the first sampler decodes (no model, no
+    examples are touched here), not after minutes of decoding the ones listed before it."""
+    configs = {name: OmegaConf.load(conf_dir() / "sampler" / f"{name}.yaml") for name in ("vanilla", "rm_edit")}
+    with pytest.raises(UserError, match="RMEditSampler has neither steps nor max_turns.*choose from: .*vanilla"):
+        scaling.sweep(None, None, None, configs, [4, 8], batch_size=2)
