@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates docs/results/sudoku_solving.md's numbers on a 2-core CPU (about 5.5 hours in all).
+# Regenerates docs/results/sudoku_solving.md's numbers on a 2-core CPU (about 7.5 hours in all).
 #
 #   bash scripts/sudoku_solving_study.sh [OUT_DIR]      (default: runs/sudoku_solving)
 #
@@ -18,17 +18,19 @@
 #    to off / hr / hr_decay (HR has no parameters, so the weights carry over), then rm, rm_solve and
 #    vanilla on each, beside the HER run of step 5.
 # 7. The shipped model (seed 1 of step 5): every sampler on the whole 1,000-puzzle easy and hard test files.
-# 8. Peer attention (backbone.attention=peers: a cell attends to its row, column and box only): step 1's
-#    2000 uniform steps for seed 0 with it, then every sampler on it as in step 3.
+# 8. Peer attention (backbone.attention=peers: a cell attends to its row, column and box only): steps 1,
+#    2 and 5 again with it (uniform, native, keep_rate), 3 seeds; every sampler on seed 0's uniform model
+#    (first 200 of each generated level) and on the three keep-rate models (plus the kaidoku levels);
+#    every sampler on the whole easy and hard files with seed 0's keep-rate model (the shipped one).
 set -euo pipefail
 OUT=${1:-runs/sudoku_solving}
 mkdir -p "$OUT"
 SOLVE="task=sudoku task.mode=solve optim.lr=1e-3 threads=1 hydra/launcher=parallel hydra.launcher.n_jobs=3"
-# post_train NAME FROM OVERRIDES...: a sweep into OUT/NAME of 800 more steps on each seed's native cache, on easy
-# puzzles, starting from that seed's OUT/FROM_seedS.ckpt (steps 2, 5 and 6).
+# post_train NAME FROM CACHE OVERRIDES...: a sweep into OUT/NAME of 800 more steps on each seed's native cache
+# OUT/CACHE_seedS.pt, on easy puzzles, starting from that seed's OUT/FROM_seedS.ckpt (steps 2, 5, 6 and 8).
 post_train() {
-  local name=$1 from=$2; shift 2
-  rm train -m $SOLVE "$@" task.level=easy corruption=native "corruption.cache=$OUT/native_seed\${seed}.pt" \
+  local name=$1 from=$2 cache=$3; shift 3
+  rm train -m $SOLVE "$@" task.level=easy corruption=native "corruption.cache=$OUT/${cache}_seed\${seed}.pt" \
     "init_from=$OUT/${from}_seed\${seed}.ckpt" trainer.max_steps=800 trainer.val_check_interval=400 \
     hydra.sweep.dir="$OUT/$name" "hydra.job.config.override_dirname.exclude_keys=[corruption.cache,init_from]"
 }
@@ -38,7 +40,7 @@ for s in 0 1 2; do
   cp "$(ls -d "$OUT"/uniform/*seed=$s,*)/checkpoints/last.ckpt" "$OUT/uniform_seed$s.ckpt"
   rm prepare task=sudoku task.mode=solve split=native checkpoint="$OUT/uniform_seed$s.ckpt" k=3 output="$OUT/native_seed$s.pt"
 done
-post_train native uniform history=her seed=0,1,2
+post_train native uniform native history=her seed=0,1,2
 for s in 0 1 2; do cp "$(ls -d "$OUT"/native/*seed=$s,*)/checkpoints/last.ckpt" "$OUT/native_seed$s.ckpt"; done
 
 STUDY_WHOLE="python scripts/sudoku_solving_study.py --budget 32 --jobs 2"  # every puzzle of each file
@@ -49,7 +51,7 @@ $STUDY --checkpoints "$OUT"/native_seed{0,1,2}.ckpt --out "$OUT/study_native.csv
 rm eval task=sudoku task.mode=solve task.level=easy checkpoint="$OUT/native_seed0.ckpt" limit=100 scaling=true \
   scaling_budgets=[4,8,16,32,64] output="$OUT/scaling_easy_native.json"
 
-post_train keep native history=her seed=0,1,2 task.keep_rate=1.0
+post_train keep native native history=her seed=0,1,2 task.keep_rate=1.0
 for s in 0 1 2; do cp "$(ls -d "$OUT"/keep/*seed=$s,*)/checkpoints/last.ckpt" "$OUT/keep_seed$s.ckpt"; done
 $STUDY --checkpoints "$OUT"/keep_seed{0,1,2}.ckpt --out "$OUT/study_keep.csv" --levels easy medium hard \
   kaidoku:1 kaidoku:2 kaidoku:3 kaidoku:4 kaidoku:5 kaidoku:6 kaidoku:7 kaidoku:8 kaidoku:9 \
@@ -62,15 +64,28 @@ for level in easy hard; do  # seed 1: the best validation score of the three, th
     output="$OUT/scaling_${level}_keep.json"
 done
 
-post_train hist native history=off,hr,hr_decay seed=0 task.keep_rate=1.0
+post_train hist native native history=off,hr,hr_decay seed=0 task.keep_rate=1.0
 for h in off hr hr_decay; do cp "$(ls -d "$OUT"/hist/*history=$h,*)/checkpoints/last.ckpt" "$OUT/hist_$h.ckpt"; done
 $STUDY --checkpoints "$OUT"/hist_{off,hr,hr_decay}.ckpt "$OUT/keep_seed0.ckpt" --levels easy medium hard \
   --samplers vanilla rm rm_solve --by-history --out "$OUT/study_history.csv"
 $STUDY_WHOLE --checkpoints "$OUT/keep_seed1.ckpt" --levels easy hard --samplers vanilla topk_margin entropy remdm rm \
   rm_solve --out "$OUT/study_keep_seed1_1000.csv"
 
-rm train -m $SOLVE history=her seed=0 backbone.attention=peers trainer.max_steps=2000 trainer.val_check_interval=500 \
-  hydra.sweep.dir="$OUT/peers"
-cp "$(ls -d "$OUT"/peers/*seed=0,*)/checkpoints/last.ckpt" "$OUT/uniform_peers_seed0.ckpt"
+PEERS="history=her seed=0,1,2 backbone.attention=peers"
+rm train -m $SOLVE $PEERS trainer.max_steps=2000 trainer.val_check_interval=500 hydra.sweep.dir="$OUT/peers"
+for s in 0 1 2; do
+  cp "$(ls -d "$OUT"/peers/*seed=$s,*)/checkpoints/last.ckpt" "$OUT/uniform_peers_seed$s.ckpt"
+  rm prepare task=sudoku task.mode=solve split=native checkpoint="$OUT/uniform_peers_seed$s.ckpt" k=3 \
+    output="$OUT/native_peers_seed$s.pt"
+done
+post_train native_peers uniform_peers native_peers $PEERS
+for s in 0 1 2; do cp "$(ls -d "$OUT"/native_peers/*seed=$s,*)/checkpoints/last.ckpt" "$OUT/native_peers_seed$s.ckpt"; done
+post_train keep_peers native_peers native_peers $PEERS task.keep_rate=1.0
+for s in 0 1 2; do cp "$(ls -d "$OUT"/keep_peers/*seed=$s,*)/checkpoints/last.ckpt" "$OUT/keep_peers_seed$s.ckpt"; done
 $STUDY --checkpoints "$OUT/uniform_peers_seed0.ckpt" --levels easy medium hard \
   --samplers vanilla topk_margin entropy remdm rm rm_solve --out "$OUT/study_uniform_peers.csv"
+$STUDY --checkpoints "$OUT"/keep_peers_seed{0,1,2}.ckpt --out "$OUT/study_keep_peers.csv" --levels easy medium hard \
+  kaidoku:1 kaidoku:2 kaidoku:3 kaidoku:4 kaidoku:5 kaidoku:6 kaidoku:7 kaidoku:8 kaidoku:9 \
+  --samplers vanilla topk_margin entropy remdm rm rm_solve
+$STUDY_WHOLE --checkpoints "$OUT/keep_peers_seed0.ckpt" --levels easy hard --samplers vanilla topk_margin entropy remdm \
+  rm rm_solve --out "$OUT/study_keep_peers_seed0_1000.csv"
