@@ -17,11 +17,12 @@
 # 6. History ablation, seed 0: the same 800 keep_rate steps from the native model with history switched
 #    to off / hr / hr_decay (HR has no parameters, so the weights carry over), then rm, rm_solve and
 #    vanilla on each, beside the HER run of step 5.
-# 7. The shipped model (seed 1 of step 5): every sampler on the whole 1,000-puzzle easy and hard test files.
+# 7. The shipped model until step 8 (seed 1 of step 5): every sampler on the whole 1,000-puzzle easy and hard test files.
 # 8. Peer attention (backbone.attention=peers: a cell attends to its row, column and box only): steps 1,
-#    2 and 5 again with it (uniform, native, keep_rate), 3 seeds; every sampler on seed 0's uniform model
+#    2 and 5 again with it (uniform, native, keep_rate), 3 seeds; every sampler on the three uniform models
 #    (first 200 of each generated level) and on the three keep-rate models (plus the kaidoku levels);
-#    every sampler on the whole easy and hard files with seed 0's keep-rate model (the shipped one).
+#    every sampler on the whole easy and hard files with seed 0's keep-rate model (the shipped one), and
+#    its test-time scaling on easy and hard puzzles (first 100).
 set -euo pipefail
 OUT=${1:-runs/sudoku_solving}
 mkdir -p "$OUT"
@@ -82,10 +83,15 @@ post_train native_peers uniform_peers native_peers $PEERS
 for s in 0 1 2; do cp "$(ls -d "$OUT"/native_peers/*seed=$s,*)/checkpoints/last.ckpt" "$OUT/native_peers_seed$s.ckpt"; done
 post_train keep_peers native_peers native_peers $PEERS task.keep_rate=1.0
 for s in 0 1 2; do cp "$(ls -d "$OUT"/keep_peers/*seed=$s,*)/checkpoints/last.ckpt" "$OUT/keep_peers_seed$s.ckpt"; done
-$STUDY --checkpoints "$OUT/uniform_peers_seed0.ckpt" --levels easy medium hard \
+$STUDY --checkpoints "$OUT"/uniform_peers_seed{0,1,2}.ckpt --levels easy medium hard \
   --samplers vanilla topk_margin entropy remdm rm rm_solve --out "$OUT/study_uniform_peers.csv"
 $STUDY --checkpoints "$OUT"/keep_peers_seed{0,1,2}.ckpt --out "$OUT/study_keep_peers.csv" --levels easy medium hard \
   kaidoku:1 kaidoku:2 kaidoku:3 kaidoku:4 kaidoku:5 kaidoku:6 kaidoku:7 kaidoku:8 kaidoku:9 \
   --samplers vanilla topk_margin entropy remdm rm rm_solve
 $STUDY_WHOLE --checkpoints "$OUT/keep_peers_seed0.ckpt" --levels easy hard --samplers vanilla topk_margin entropy remdm \
   rm rm_solve --out "$OUT/study_keep_peers_seed0_1000.csv"
+for level in easy hard; do
+  rm eval task=sudoku task.mode=solve task.level=$level checkpoint="$OUT/keep_peers_seed0.ckpt" limit=100 scaling=true \
+    scaling_budgets=[8,16,32,64] "scaling_samplers=[vanilla,topk_margin,entropy,remdm,rm,rm_solve]" \
+    output="$OUT/scaling_${level}_keep_peers.json"
+done
