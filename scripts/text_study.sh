@@ -25,8 +25,9 @@
 #    RM and RM + HER, seeds 0, 1, 2, 1500 steps at lr 1e-4, validation at the end, scored like step 1 and the
 #    seed-0 RM + HER model also with vanilla_text (OUT/minilm/, table OUT/minilm/text_minilm.{md,csv},
 #    by steps and paired as in step 4); about 1-1.5 hours a run with two at once on the two cores.
-# 6. a real benchmark decoded by the trained seed-0 MiniLM models: GSM8K's first 100 test problems
-#    (prompts cut to their last 48 tokens, flagged per item): OUT/minilm/bench/gsm8k100_NAME.json.
+# 6. the real benchmarks decoded by the trained seed-0 MiniLM models: GSM8K's first 100 test problems,
+#    the first 50 of ARC-Challenge, MMLU and MATH-500, the first 20 of MBPP and HumanEval (prompts cut to
+#    their last 48 tokens, flagged per item): OUT/minilm/bench/BENCHMARK{N}_NAME.json.
 set -euo pipefail
 # train_and_score DIR "COMMON": reads lines "NAME SAMPLER OVERRIDES..." and, two at a time, trains DIR/NAME
 # (unless its summary.json exists) and scores its last checkpoint into DIR/results/NAME.json (unless it exists).
@@ -104,4 +105,10 @@ printf '%s\n' "sft_seed0 vanilla_text" "rm_her_seed0 rm_text" \
   OMP_NUM_THREADS=1 rm eval task=text benchmark=gsm8k limit=100 task.truncate_prompt=true \
     checkpoint='"$MINILM"'/$name/checkpoints/last.ckpt sampler=$1 output=$out.json > $out.log 2>&1 \
     || { echo "failed: gsm8k $name (see $out.log)"; exit 255; }'
+for bench in "arc_challenge 50" "mmlu 50" "math500 50" "mbpp 20" "humaneval 20"; do
+  printf "$bench %s\n" "sft_seed0 vanilla_text" "rm_her_seed0 rm_text"
+done | xargs -P 2 -L 1 bash -c 'bench=$0 n=$1 name=$2; out='"$MINILM"'/bench/$bench${n}_$name; [ -f $out.json ] && exit 0
+  OMP_NUM_THREADS=1 rm eval task=text benchmark=$bench limit=$n task.truncate_prompt=true \
+    checkpoint='"$MINILM"'/$name/checkpoints/last.ckpt sampler=$3 output=$out.json > $out.log 2>&1 \
+    || { echo "failed: $bench $name (see $out.log)"; exit 255; }'
 
