@@ -27,6 +27,16 @@ set -euo pipefail
 OUT=${1:-runs/sudoku_solving}
 mkdir -p "$OUT"
 SOLVE="task=sudoku task.mode=solve optim.lr=1e-3 threads=1 hydra/launcher=parallel hydra.launcher.n_jobs=3"
+# collect SWEEP NAME: each seed's last checkpoint in the sweep OUT/SWEEP, copied to OUT/NAME_seedS.ckpt.
+collect() {
+  for s in 0 1 2; do cp "$(ls -d "$OUT/$1"/*seed=$s,*)/checkpoints/last.ckpt" "$OUT/$2_seed$s.ckpt"; done
+}
+# native_caches FROM CACHE: each seed's top-3 wrong digits of OUT/FROM_seedS.ckpt, cached as OUT/CACHE_seedS.pt.
+native_caches() {
+  for s in 0 1 2; do
+    rm prepare task=sudoku task.mode=solve split=native checkpoint="$OUT/$1_seed$s.ckpt" k=3 output="$OUT/$2_seed$s.pt"
+  done
+}
 # post_train NAME FROM CACHE OVERRIDES...: a sweep into OUT/NAME of 800 more steps on each seed's native cache
 # OUT/CACHE_seedS.pt, on easy puzzles, starting from that seed's OUT/FROM_seedS.ckpt (steps 2, 5, 6 and 8).
 post_train() {
@@ -37,12 +47,10 @@ post_train() {
 }
 
 rm train -m $SOLVE history=her seed=0,1,2 trainer.max_steps=2000 trainer.val_check_interval=500 hydra.sweep.dir="$OUT/uniform"
-for s in 0 1 2; do
-  cp "$(ls -d "$OUT"/uniform/*seed=$s,*)/checkpoints/last.ckpt" "$OUT/uniform_seed$s.ckpt"
-  rm prepare task=sudoku task.mode=solve split=native checkpoint="$OUT/uniform_seed$s.ckpt" k=3 output="$OUT/native_seed$s.pt"
-done
+collect uniform uniform
+native_caches uniform native
 post_train native uniform native history=her seed=0,1,2
-for s in 0 1 2; do cp "$(ls -d "$OUT"/native/*seed=$s,*)/checkpoints/last.ckpt" "$OUT/native_seed$s.ckpt"; done
+collect native native
 
 STUDY_WHOLE="python scripts/sudoku_solving_study.py --budget 32 --jobs 2"  # every puzzle of each file
 STUDY="$STUDY_WHOLE --limit 200 --kaidoku-limit 50"
@@ -53,7 +61,7 @@ rm eval task=sudoku task.mode=solve task.level=easy checkpoint="$OUT/native_seed
   scaling_budgets=[4,8,16,32,64] output="$OUT/scaling_easy_native.json"
 
 post_train keep native native history=her seed=0,1,2 task.keep_rate=1.0
-for s in 0 1 2; do cp "$(ls -d "$OUT"/keep/*seed=$s,*)/checkpoints/last.ckpt" "$OUT/keep_seed$s.ckpt"; done
+collect keep keep
 $STUDY --checkpoints "$OUT"/keep_seed{0,1,2}.ckpt --out "$OUT/study_keep.csv" --levels easy medium hard \
   kaidoku:1 kaidoku:2 kaidoku:3 kaidoku:4 kaidoku:5 kaidoku:6 kaidoku:7 kaidoku:8 kaidoku:9 \
   --samplers vanilla topk_margin entropy remdm rm rm_solve
@@ -74,15 +82,12 @@ $STUDY_WHOLE --checkpoints "$OUT/keep_seed1.ckpt" --levels easy hard --samplers 
 
 PEERS="history=her seed=0,1,2 backbone.attention=peers"
 rm train -m $SOLVE $PEERS trainer.max_steps=2000 trainer.val_check_interval=500 hydra.sweep.dir="$OUT/peers"
-for s in 0 1 2; do
-  cp "$(ls -d "$OUT"/peers/*seed=$s,*)/checkpoints/last.ckpt" "$OUT/uniform_peers_seed$s.ckpt"
-  rm prepare task=sudoku task.mode=solve split=native checkpoint="$OUT/uniform_peers_seed$s.ckpt" k=3 \
-    output="$OUT/native_peers_seed$s.pt"
-done
+collect peers uniform_peers
+native_caches uniform_peers native_peers
 post_train native_peers uniform_peers native_peers $PEERS
-for s in 0 1 2; do cp "$(ls -d "$OUT"/native_peers/*seed=$s,*)/checkpoints/last.ckpt" "$OUT/native_peers_seed$s.ckpt"; done
+collect native_peers native_peers
 post_train keep_peers native_peers native_peers $PEERS task.keep_rate=1.0
-for s in 0 1 2; do cp "$(ls -d "$OUT"/keep_peers/*seed=$s,*)/checkpoints/last.ckpt" "$OUT/keep_peers_seed$s.ckpt"; done
+collect keep_peers keep_peers
 $STUDY --checkpoints "$OUT"/uniform_peers_seed{0,1,2}.ckpt --levels easy medium hard \
   --samplers vanilla topk_margin entropy remdm rm rm_solve --out "$OUT/study_uniform_peers.csv"
 $STUDY --checkpoints "$OUT"/keep_peers_seed{0,1,2}.ckpt --out "$OUT/study_keep_peers.csv" --levels easy medium hard \

@@ -100,12 +100,7 @@ python scripts/text_by_steps.py "$MINILM"/results/*.json --out "$MINILM/text_min
 for m in rm rm_her; do python scripts/text_paired.py "$MINILM/results" sft $m --out "$MINILM/text_minilm_paired_sft_$m.md"; done
 
 mkdir -p "$MINILM/bench"
-printf '%s\n' "sft_seed0 vanilla_text" "rm_her_seed0 rm_text" \
-  | xargs -P 2 -L 1 bash -c 'name=$0; out='"$MINILM"'/bench/gsm8k100_$name; [ -f $out.json ] && exit 0
-  OMP_NUM_THREADS=1 rm eval task=text benchmark=gsm8k limit=100 task.truncate_prompt=true \
-    checkpoint='"$MINILM"'/$name/checkpoints/last.ckpt sampler=$1 output=$out.json > $out.log 2>&1 \
-    || { echo "failed: gsm8k $name (see $out.log)"; exit 255; }'
-for bench in "arc_challenge 50" "mmlu 50" "math500 50" "mbpp 20" "humaneval 20"; do
+for bench in "gsm8k 100" "arc_challenge 50" "mmlu 50" "math500 50" "mbpp 20" "humaneval 20"; do
   printf "$bench %s\n" "sft_seed0 vanilla_text" "rm_her_seed0 rm_text"
 done | xargs -P 2 -L 1 bash -c 'bench=$0 n=$1 name=$2; out='"$MINILM"'/bench/$bench${n}_$name; [ -f $out.json ] && exit 0
   OMP_NUM_THREADS=1 rm eval task=text benchmark=$bench limit=$n task.truncate_prompt=true \
