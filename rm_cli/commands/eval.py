@@ -9,7 +9,7 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.table import Table
 
-from rm_cli import scaling
+from rm_cli import default_sampler, scaling
 from rm_cli.checkpoint import load_checkpoint
 from rm_cli.decode import decode_examples, on_device
 from rm_cli.errors import UserError
@@ -51,8 +51,10 @@ def run(cfg: DictConfig) -> dict:
         Console(stderr=True).print(f"warning: {examples.source}: {int(several.sum())} puzzle(s) have several solutions "
                                    f"(lines {lines}); exact_pct compares with one of them, solved_pct accepts any",
                                    highlight=False)
+    cfg, preset = default_sampler.apply(cfg, task, module.cfg.objective, default_sampler.command_line())
+    preset = preset or _chosen_sampler_name()
     if cfg.scaling:
-        return run_scaling(cfg, module, task, examples)
+        return run_scaling(cfg, module, task, examples, preset)
 
     sampler = instantiate(cfg.sampler)
     started = time.perf_counter()
@@ -62,11 +64,12 @@ def run(cfg: DictConfig) -> dict:
     metrics, predictions = task.evaluate(examples, result)
 
     what = f"{task.name}, benchmark {cfg.benchmark}" if cfg.benchmark else task.name
-    print_table(f"rm eval: {what} ({sampler.name} sampler, history {module.cfg.history.name})", metrics.items())
+    print_table(f"rm eval: {what} ({preset or sampler.name} sampler, history {module.cfg.history.name})", metrics.items())
 
     report = {
         "metrics": metrics,
         "sampler": sampler.name,
+        "sampler_preset": preset,  # conf/sampler/NAME.yaml it came from (None: composed in code)
         "decode_wall_time_s": round(wall, 2),
         "benchmark": cfg.benchmark,
         "predictions": predictions,
@@ -84,8 +87,8 @@ def _chosen_sampler_name() -> str | None:
     return HydraConfig.get().runtime.choices.get("sampler") if HydraConfig.initialized() else None
 
 
-def run_scaling(cfg: DictConfig, module, task, examples) -> dict:
-    configs = scaling.sampler_configs(cfg.scaling_samplers, cfg.sampler, _chosen_sampler_name())
+def run_scaling(cfg: DictConfig, module, task, examples, sampler_name: str | None) -> dict:
+    configs = scaling.sampler_configs(cfg.scaling_samplers, cfg.sampler, sampler_name)
     budgets = sorted({int(b) for b in cfg.scaling_budgets})
     if not budgets:
         raise UserError("scaling_budgets is empty")

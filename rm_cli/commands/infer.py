@@ -9,6 +9,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from rich.console import Console
 
+from rm_cli import default_sampler
 from rm_cli.checkpoint import load_checkpoint
 from rm_cli.decode import decode_examples, on_device
 
@@ -18,6 +19,7 @@ def run(cfg: DictConfig) -> list[str]:
     task = instantiate(cfg.task).for_checkpoint(module.task)
     task.check_output(cfg.output, cfg.prompts)
     examples = task.prompt_examples(cfg.prompts)
+    cfg, _ = default_sampler.apply(cfg, task, module.cfg.objective, default_sampler.command_line())
     sampler = instantiate(cfg.sampler)
     err = Console(stderr=True)
     result = decode_examples(sampler, module.model, examples, cfg.batch_size, cfg.show_trajectory, "infer", console=err,

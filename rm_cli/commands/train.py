@@ -24,6 +24,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
+from rm_cli import default_sampler
 from rm_cli.checkpoint import load_checkpoint
 from rm_cli.checkpoint_io import AtomicCheckpointIO
 from rm_cli.config import validate_train
@@ -71,6 +72,18 @@ def init_weights(module: RMLightningModule, path: str, task_cfg) -> None:
         raise UserError(f"init_from={path}: its model does not fit this run's backbone/history ({detail})") from None
 
 
+def with_task_sampler(cfg: DictConfig, overrides) -> DictConfig:
+    """cfg whose sampler (what validation decodes with, so what `best.ckpt` means) is the task's
+    preset for this objective when the command line names none (rm_cli/default_sampler.py)."""
+    if overrides is None or default_sampler.names_sampler(overrides):
+        return cfg
+    cfg, preset = default_sampler.apply(cfg, instantiate(cfg.task), cfg.objective, overrides)
+    if preset is not None:
+        log.info("validating with sampler=%s (this task's default for objective=%s; sampler=NAME picks another)",
+                 preset, cfg.objective)
+    return cfg
+
+
 def checkpoint_bytes(module: RMLightningModule) -> int:
     """Rough size of one training checkpoint: fp32 weights plus AdamW's two moments, plus slack."""
     return 3 * 4 * module.num_parameters() + 2**20
@@ -81,8 +94,9 @@ def run(cfg: DictConfig) -> dict:
     return fit(cfg, Path(hydra.runtime.output_dir), list(hydra.overrides.task), multirun=hydra.mode == RunMode.MULTIRUN)
 
 
-def fit(cfg: DictConfig, run_dir: Path, overrides: list[str] = (), multirun: bool = False) -> dict:
-    """Train into `run_dir`; returns the summary (written to run_dir/summary.json by rank 0)."""
+def fit(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, multirun: bool = False) -> dict:
+    """Train into `run_dir`; returns the summary (written to run_dir/summary.json by rank 0).
+    `overrides`: the command line (None: unknown, so the config's sampler is kept as it is)."""
     validate_train(cfg)
     commit = git_commit()  # the code the run starts with: HEAD may move while a long run trains
     if not cfg.checkpoint_every_n_steps or cfg.checkpoint_every_n_steps < 1:
@@ -91,6 +105,7 @@ def fit(cfg: DictConfig, run_dir: Path, overrides: list[str] = (), multirun: boo
         torch.set_num_threads(cfg.threads)
     ckpt_dir = run_dir / "checkpoints"
     ckpt_path = resume_path(str(cfg.resume), ckpt_dir)
+    cfg = with_task_sampler(cfg, overrides)  # before seeding: building the task must not shift the run's draws
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     module = RMLightningModule(as_container(cfg))
     task = module.task
@@ -160,7 +175,7 @@ def fit(cfg: DictConfig, run_dir: Path, overrides: list[str] = (), multirun: boo
         "best_val_exact_pct": float(best.best_model_score) if best.best_model_score is not None else None,
         "best_checkpoint": best.best_model_path or None,
         "last_checkpoint": str(ckpt_dir / "last.ckpt"),
-        "overrides": list(overrides),
+        "overrides": list(overrides or []),
         "config": OmegaConf.to_container(cfg, resolve=True),
         "git_commit": commit,
         "versions": package_versions(),

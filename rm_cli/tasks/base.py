@@ -40,6 +40,9 @@ class Task:
     seq_len: int
     splits: tuple = ("test", "val")  # what `rm prepare split=...` writes (besides native)
     native_k: int = 3  # top-k that `rm prepare split=native` caches when no k= is given
+    # objective -> sampler preset that decodes when the command line names none (rm_cli/default_sampler.py);
+    # empty: conf's default (`rm`, one-shot reveal then revise)
+    default_samplers: dict[str, str] = {}
 
     def signature(self) -> dict:
         """What a checkpoint must agree on to be used with this task."""

@@ -99,6 +99,9 @@ class SolveTrainStream(torch.utils.data.IterableDataset):
 
 
 class SudokuSolveTask(SudokuTask):
+    # blanks start masked: one-shot `rm` scores ~0 %; reveal a few a turn (with re-masking for RM)
+    default_samplers = {"rm": "rm_solve", "mdm": "vanilla"}
+
     def __init__(self, name: str = "sudoku", mode: str = "solve", level: str = "hard",
                  train_levels=("easy", "medium", "hard"), singles_only: bool = False, wrong_rate: float = 0.5,
                  keep_rate: float = 0.0, puzzle_pool: int = 3000, val_size: int = 256, test_size: int | None = None,

@@ -1,0 +1,43 @@
+"""The sampler a command decodes with when its command line names none.
+
+conf's default, `sampler=rm`, is SPEC §5's Sudoku-revision rule: reveal every masked position in
+one pass, then revise. A puzzle to solve or a text answer starts with every editable position
+masked, where that one pass scores about 0 % (and `rm train`'s validation, and so `best.ckpt`,
+would mean nothing). Such a task names, per training objective, the preset that fits it
+(`Task.default_samplers`); a `sampler=` or `sampler.KEY=` override on the command line always wins.
+"""
+
+from omegaconf import DictConfig, OmegaConf
+
+from rm_cli.config import conf_dir
+
+
+def command_line() -> list[str] | None:
+    """This command's overrides when Hydra runs it; None under compose(), where they are unknown."""
+    from hydra.core.hydra_config import HydraConfig
+
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else None
+
+
+def names_sampler(overrides) -> bool:
+    """Whether a command-line override chooses or edits the sampler (`sampler=X`, `sampler.steps=8`)."""
+    return any(o.split("=", 1)[0].lstrip("+~").split(".", 1)[0] == "sampler" for o in overrides)
+
+
+def preset_for(task, objective: str, overrides) -> str | None:
+    """The preset name that replaces conf's default for this task and objective (None: keep it).
+    overrides=None (a config composed in code, command line unknown): keep it."""
+    if overrides is None or names_sampler(overrides):
+        return None
+    return task.default_samplers.get(objective)
+
+
+def apply(cfg: DictConfig, task, objective: str, overrides) -> tuple[DictConfig, str | None]:
+    """(cfg, None), or a copy of cfg whose `sampler` is the task's preset and that preset's name: the
+    copy is what the command records (checkpoint config, results JSON), so it says what decoded."""
+    name = preset_for(task, objective, overrides)
+    if name is None:
+        return cfg, None
+    cfg = cfg.copy()
+    cfg.sampler = OmegaConf.load(conf_dir() / "sampler" / f"{name}.yaml")
+    return cfg, name
