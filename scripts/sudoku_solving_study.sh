@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates docs/results/sudoku_solving.md's numbers on a 2-core CPU (about 7.5 hours in all).
+# Regenerates docs/results/sudoku_solving.md's numbers on a 2-core CPU (about 9 hours in all).
 #
 #   bash scripts/sudoku_solving_study.sh [OUT_DIR]      (default: runs/sudoku_solving)
 #
@@ -23,6 +23,9 @@
 #    (first 200 of each generated level) and on the three keep-rate models (plus the kaidoku levels);
 #    every sampler on the whole easy and hard files with seed 0's keep-rate model (the shipped one), and
 #    its test-time scaling on easy and hard puzzles (first 100).
+# 9. A longer uniform stage with peer attention: 3400 steps a seed (about 60 CPU-min, a run's whole budget,
+#    no post-training), validated with vanilla on easy puzzles; every sampler on the three models (first 200
+#    of each generated level), and vanilla and topk_margin on the whole easy and hard files.
 set -euo pipefail
 OUT=${1:-runs/sudoku_solving}
 mkdir -p "$OUT"
@@ -100,3 +103,11 @@ for level in easy hard; do
     scaling_budgets=[8,16,32,64] "scaling_samplers=[vanilla,topk_margin,entropy,remdm,rm,rm_solve]" \
     output="$OUT/scaling_${level}_keep_peers.json"
 done
+
+rm train -m $SOLVE $PEERS task.level=easy sampler=vanilla sampler.steps=32 trainer.max_steps=3400 \
+  trainer.val_check_interval=500 hydra.sweep.dir="$OUT/peers3400"
+collect peers3400 uniform3400_peers
+$STUDY --checkpoints "$OUT"/uniform3400_peers_seed{0,1,2}.ckpt --levels easy medium hard \
+  --samplers vanilla topk_margin entropy remdm rm rm_solve --out "$OUT/study_uniform3400_peers.csv"
+$STUDY_WHOLE --checkpoints "$OUT"/uniform3400_peers_seed{0,1,2}.ckpt --levels easy hard --samplers vanilla topk_margin \
+  --out "$OUT/study_uniform3400_peers_1000.csv"
