@@ -25,7 +25,7 @@
 #    its test-time scaling on easy and hard puzzles (first 100).
 # 9. A longer uniform stage with peer attention: 3400 steps a seed (about 60 CPU-min, a run's whole budget,
 #    no post-training), validated with vanilla on easy puzzles; every sampler on the three models (first 200
-#    of each generated level), and vanilla and topk_margin on the whole easy and hard files.
+#    of each generated level), and vanilla and topk_margin on the whole easy and hard files (and on easy at budget 64).
 set -euo pipefail
 OUT=${1:-runs/sudoku_solving}
 mkdir -p "$OUT"
@@ -111,3 +111,7 @@ $STUDY --checkpoints "$OUT"/uniform3400_peers_seed{0,1,2}.ckpt --levels easy med
   --samplers vanilla topk_margin entropy remdm rm rm_solve --out "$OUT/study_uniform3400_peers.csv"
 $STUDY_WHOLE --checkpoints "$OUT"/uniform3400_peers_seed{0,1,2}.ckpt --levels easy hard --samplers vanilla topk_margin \
   --out "$OUT/study_uniform3400_peers_1000.csv"
+for s in 0 1 2; do
+  rm eval task=sudoku task.mode=solve task.level=easy checkpoint="$OUT/uniform3400_peers_seed$s.ckpt" scaling=true \
+    scaling_budgets=[64] "scaling_samplers=[vanilla,topk_margin]" output="$OUT/scaling_easy1000_b64_uniform3400_seed$s.json"
+done
