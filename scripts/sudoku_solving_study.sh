@@ -25,7 +25,9 @@
 #    its test-time scaling on easy and hard puzzles (first 100).
 # 9. A longer uniform stage with peer attention: 3400 steps a seed (about 60 CPU-min, a run's whole budget,
 #    no post-training), validated with vanilla on easy puzzles; every sampler on the three models (first 200
-#    of each generated level), and vanilla and topk_margin on the whole easy and hard files (and on easy at budget 64).
+#    of each generated level), and vanilla and topk_margin on the whole easy and hard files (and on easy at budget 64);
+#    then, one seed, 800 task.keep_rate=1.0 steps from it (uniform wrong digits; 65 CPU-min in all, over the budget)
+#    and vanilla, topk_margin and rm_solve on easy and hard (first 200).
 set -euo pipefail
 OUT=${1:-runs/sudoku_solving}
 mkdir -p "$OUT"
@@ -115,3 +117,9 @@ for s in 0 1 2; do
   rm eval task=sudoku task.mode=solve task.level=easy checkpoint="$OUT/uniform3400_peers_seed$s.ckpt" scaling=true \
     scaling_budgets=[64] "scaling_samplers=[vanilla,topk_margin]" output="$OUT/scaling_easy1000_b64_uniform3400_seed$s.json"
 done
+rm train -m $SOLVE history=her seed=0 backbone.attention=peers task.level=easy task.keep_rate=1.0 \
+  "init_from=$OUT/uniform3400_peers_seed0.ckpt" trainer.max_steps=800 trainer.val_check_interval=400 \
+  hydra.sweep.dir="$OUT/keep3400_peers" "hydra.job.config.override_dirname.exclude_keys=[init_from]"
+cp "$(ls -d "$OUT"/keep3400_peers/*seed=0,*)/checkpoints/last.ckpt" "$OUT/keep3400_peers_seed0.ckpt"
+$STUDY --checkpoints "$OUT/keep3400_peers_seed0.ckpt" --levels easy hard --samplers vanilla topk_margin rm_solve \
+  --out "$OUT/study_keep3400_peers_seed0.csv"
