@@ -16,6 +16,11 @@ def conf_dir() -> Path:
     raise UserError("cannot find the rm config directory (conf/); is the package installed correctly?")
 
 
+def sampler_preset(name: str) -> Path:
+    """conf/sampler/NAME.yaml: a registered sampler's config or a preset of one (rm_solve, rm_text)."""
+    return conf_dir() / "sampler" / f"{name}.yaml"
+
+
 def _require(ok: bool, message: str) -> None:
     if not ok:
         raise UserError(message)

@@ -9,7 +9,7 @@ would mean nothing). Such a task names, per training objective, the preset that 
 
 from omegaconf import DictConfig, OmegaConf
 
-from rm_cli.config import conf_dir
+from rm_cli.config import sampler_preset
 
 
 def command_line() -> list[str] | None:
@@ -17,6 +17,13 @@ def command_line() -> list[str] | None:
     from hydra.core.hydra_config import HydraConfig
 
     return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else None
+
+
+def chosen_name() -> str | None:
+    """The sampler preset Hydra composed (`sampler=NAME`, or conf's default), when Hydra runs the command."""
+    from hydra.core.hydra_config import HydraConfig
+
+    return HydraConfig.get().runtime.choices.get("sampler") if HydraConfig.initialized() else None
 
 
 def names_sampler(overrides) -> bool:
@@ -39,5 +46,5 @@ def apply(cfg: DictConfig, task, objective: str, overrides) -> tuple[DictConfig,
     if name is None:
         return cfg, None
     cfg = cfg.copy()
-    cfg.sampler = OmegaConf.load(conf_dir() / "sampler" / f"{name}.yaml")
+    cfg.sampler = OmegaConf.load(sampler_preset(name))
     return cfg, name

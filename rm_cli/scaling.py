@@ -13,7 +13,7 @@ import io
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from rm_cli.config import conf_dir
+from rm_cli.config import conf_dir, sampler_preset
 from rm_cli.decode import decode_examples
 from rm_cli.errors import UserError
 from rm_cli.io import atomic_write_bytes, atomic_write_text
@@ -35,7 +35,7 @@ def sampler_configs(names, chosen: DictConfig, chosen_name: str | None = None) -
     registered = {f"{cls.__module__}.{cls.__qualname__}" for cls in SAMPLERS.values()}
     out = {}
     for name in budgeted_samplers() if names is None else [str(n) for n in names]:
-        path = conf_dir() / "sampler" / f"{name}.yaml"
+        path = sampler_preset(name)
         cfg = OmegaConf.load(path) if path.is_file() else None
         if cfg is None or cfg.get("_target_") not in registered:
             presets = sorted(p.stem for p in (conf_dir() / "sampler").glob("*.yaml"))
@@ -53,7 +53,7 @@ def sampler_configs(names, chosen: DictConfig, chosen_name: str | None = None) -
 def budgeted_samplers() -> list[str]:
     """The registered samplers a budget of turns applies to (rm_edit's two phases have their own counts)."""
     def has_budget(name):
-        path = conf_dir() / "sampler" / f"{name}.yaml"
+        path = sampler_preset(name)
         return path.is_file() and any(key in OmegaConf.load(path) for key in ("steps", "max_turns"))
     return [name for name in sorted(SAMPLERS) if has_budget(name)]
 

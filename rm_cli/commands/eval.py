@@ -52,7 +52,7 @@ def run(cfg: DictConfig) -> dict:
                                    f"(lines {lines}); exact_pct compares with one of them, solved_pct accepts any",
                                    highlight=False)
     cfg, preset = default_sampler.apply(cfg, task, module.cfg.objective, default_sampler.command_line())
-    preset = preset or _chosen_sampler_name()
+    preset = preset or default_sampler.chosen_name()
     if cfg.scaling:
         return run_scaling(cfg, module, task, examples, preset)
 
@@ -78,13 +78,6 @@ def run(cfg: DictConfig) -> dict:
     if cfg.output:
         atomic_write_json(cfg.output, report)
     return report
-
-
-def _chosen_sampler_name() -> str | None:
-    """The sampler preset picked on the command line (`sampler=NAME`), when Hydra runs the command."""
-    from hydra.core.hydra_config import HydraConfig
-
-    return HydraConfig.get().runtime.choices.get("sampler") if HydraConfig.initialized() else None
 
 
 def run_scaling(cfg: DictConfig, module, task, examples, sampler_name: str | None) -> dict:

@@ -76,7 +76,7 @@ def with_task_sampler(cfg: DictConfig, overrides) -> DictConfig:
     """cfg whose sampler (what validation decodes with, so what `best.ckpt` means) is the task's
     preset for this objective when the command line names none (rm_cli/default_sampler.py)."""
     if overrides is None or default_sampler.names_sampler(overrides):
-        return cfg
+        return cfg  # decided without building the task
     cfg, preset = default_sampler.apply(cfg, instantiate(cfg.task), cfg.objective, overrides)
     if preset is not None:
         log.info("validating with sampler=%s (this task's default for objective=%s; sampler=NAME picks another)",
