@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates docs/results/sudoku_solving.md's numbers on a 2-core CPU (about 9 hours in all).
+# Regenerates docs/results/sudoku_solving.md's numbers on a 2-core CPU (about 10.5 hours in all).
 #
 #   bash scripts/sudoku_solving_study.sh [OUT_DIR]      (default: runs/sudoku_solving)
 #
@@ -21,13 +21,17 @@
 # 8. Peer attention (backbone.attention=peers: a cell attends to its row, column and box only): steps 1,
 #    2 and 5 again with it (uniform, native, keep_rate), 3 seeds; every sampler on the three uniform models
 #    (first 200 of each generated level) and on the three keep-rate models (plus the kaidoku levels);
-#    every sampler on the whole easy and hard files with seed 0's keep-rate model (the shipped one), and
+#    every sampler on the whole easy and hard files with seed 0's keep-rate model (the shipped one until step 10), and
 #    its test-time scaling on easy and hard puzzles (first 100).
-# 9. A longer uniform stage with peer attention: 3400 steps a seed (about 60 CPU-min, a run's whole budget,
+# 9. A longer uniform stage with peer attention: 3400 steps a seed (52 CPU-min,
 #    no post-training), validated with vanilla on easy puzzles; every sampler on the three models (first 200
 #    of each generated level), and vanilla and topk_margin on the whole easy and hard files (and on easy at budget 64);
-#    then, one seed, 800 task.keep_rate=1.0 steps from it (uniform wrong digits; 65 CPU-min in all, over the budget)
-#    and vanilla, topk_margin and rm_solve on easy and hard (first 200).
+#    then 800 task.keep_rate=1.0 steps from each (uniform wrong digits), and vanilla, topk_margin and rm_solve
+#    with seed 0's on easy and hard (first 200).
+# 10. From the same 3400-step models, 3 seeds: their own top-3 cache and 1600 corruption=native, keep_rate=1.0
+#    steps; every sampler on these and on step 9's keep-rate models (first 200 of each generated level), and
+#    on the whole easy and hard files with seed 0's keep-rate model (the shipped one from step 10 on), and its
+#    test-time scaling on easy and hard puzzles (first 100).
 set -euo pipefail
 OUT=${1:-runs/sudoku_solving}
 mkdir -p "$OUT"
@@ -42,12 +46,12 @@ native_caches() {
     rm prepare task=sudoku task.mode=solve split=native checkpoint="$OUT/$1_seed$s.ckpt" k=3 output="$OUT/$2_seed$s.pt"
   done
 }
-# post_train NAME FROM CACHE OVERRIDES...: a sweep into OUT/NAME of 800 more steps on each seed's native cache
-# OUT/CACHE_seedS.pt, on easy puzzles, starting from that seed's OUT/FROM_seedS.ckpt (steps 2, 5, 6 and 8).
+# post_train NAME FROM CACHE OVERRIDES...: a sweep into OUT/NAME of STEPS (default 800) more steps on each seed's
+# native cache OUT/CACHE_seedS.pt, on easy puzzles, starting from that seed's OUT/FROM_seedS.ckpt (steps 2, 5, 6, 8, 10).
 post_train() {
-  local name=$1 from=$2 cache=$3; shift 3
+  local name=$1 from=$2 cache=$3 steps=${STEPS:-800}; shift 3
   rm train -m $SOLVE "$@" task.level=easy corruption=native "corruption.cache=$OUT/${cache}_seed\${seed}.pt" \
-    "init_from=$OUT/${from}_seed\${seed}.ckpt" trainer.max_steps=800 trainer.val_check_interval=400 \
+    "init_from=$OUT/${from}_seed\${seed}.ckpt" trainer.max_steps=$steps trainer.val_check_interval=$((steps / 2)) \
     hydra.sweep.dir="$OUT/$name" "hydra.job.config.override_dirname.exclude_keys=[corruption.cache,init_from]"
 }
 
@@ -117,9 +121,27 @@ for s in 0 1 2; do
   rm eval task=sudoku task.mode=solve task.level=easy checkpoint="$OUT/uniform3400_peers_seed$s.ckpt" scaling=true \
     scaling_budgets=[64] "scaling_samplers=[vanilla,topk_margin]" output="$OUT/scaling_easy1000_b64_uniform3400_seed$s.json"
 done
-rm train -m $SOLVE history=her seed=0 backbone.attention=peers task.level=easy task.keep_rate=1.0 \
-  "init_from=$OUT/uniform3400_peers_seed0.ckpt" trainer.max_steps=800 trainer.val_check_interval=400 \
+rm train -m $SOLVE $PEERS task.level=easy task.keep_rate=1.0 \
+  "init_from=$OUT/uniform3400_peers_seed\${seed}.ckpt" trainer.max_steps=800 trainer.val_check_interval=400 \
   hydra.sweep.dir="$OUT/keep3400_peers" "hydra.job.config.override_dirname.exclude_keys=[init_from]"
-cp "$(ls -d "$OUT"/keep3400_peers/*seed=0,*)/checkpoints/last.ckpt" "$OUT/keep3400_peers_seed0.ckpt"
+collect keep3400_peers keep3400_peers
 $STUDY --checkpoints "$OUT/keep3400_peers_seed0.ckpt" --levels easy hard --samplers vanilla topk_margin rm_solve \
   --out "$OUT/study_keep3400_peers_seed0.csv"
+
+# 10. Post-training the 3,400-step models, 3 seeds: step 9's keep-rate steps, and the run's own top-3 cache
+# with task.keep_rate=1.0 for 1600 steps; every sampler on both (first 200 of each generated level).
+native_caches uniform3400_peers native3400_peers
+STEPS=1600 post_train nativekeep3400_peers uniform3400_peers native3400_peers $PEERS task.keep_rate=1.0
+collect nativekeep3400_peers nativekeep3400_peers
+for name in keep3400_peers nativekeep3400_peers; do
+  $STUDY --checkpoints "$OUT"/${name}_seed{0,1,2}.ckpt --levels easy medium hard \
+    --samplers vanilla topk_margin entropy remdm rm rm_solve --out "$OUT/study_${name}.csv"
+done
+# seed 0's keep-rate model: the best validation score of the three, the shipped model from step 10 on
+$STUDY_WHOLE --checkpoints "$OUT/keep3400_peers_seed0.ckpt" --levels easy hard --samplers vanilla topk_margin entropy \
+  remdm rm rm_solve --out "$OUT/study_keep3400_peers_seed0_1000.csv"
+for level in easy hard; do
+  rm eval task=sudoku task.mode=solve task.level=$level checkpoint="$OUT/keep3400_peers_seed0.ckpt" limit=100 scaling=true \
+    scaling_budgets=[8,16,32,64] "scaling_samplers=[vanilla,topk_margin,entropy,remdm,rm,rm_solve]" \
+    output="$OUT/scaling_${level}_keep3400_peers.json"
+done
