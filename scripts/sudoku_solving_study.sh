@@ -40,6 +40,15 @@ SOLVE="task=sudoku task.mode=solve optim.lr=1e-3 threads=1 hydra/launcher=parall
 collect() {
   for s in 0 1 2; do cp "$(ls -d "$OUT/$1"/*seed=$s,*)/checkpoints/last.ckpt" "$OUT/$2_seed$s.ckpt"; done
 }
+# scaling_curves NAME BUDGETS TAG: every sampler at each of BUDGETS with OUT/NAME.ckpt on the first 100 easy
+# and hard puzzles, into OUT/scaling_{easy,hard}_TAG.{json,csv,png} (steps 5, 8 and 10).
+scaling_curves() {
+  for level in easy hard; do
+    rm eval task=sudoku task.mode=solve task.level=$level checkpoint="$OUT/$1.ckpt" limit=100 scaling=true \
+      scaling_budgets=$2 "scaling_samplers=[vanilla,topk_margin,entropy,remdm,rm,rm_solve]" \
+      output="$OUT/scaling_${level}_$3.json"
+  done
+}
 # native_caches FROM CACHE: each seed's top-3 wrong digits of OUT/FROM_seedS.ckpt, cached as OUT/CACHE_seedS.pt.
 native_caches() {
   for s in 0 1 2; do
@@ -76,11 +85,7 @@ $STUDY --checkpoints "$OUT"/keep_seed{0,1,2}.ckpt --out "$OUT/study_keep.csv" --
   --samplers vanilla topk_margin entropy remdm rm rm_solve
 $STUDY --checkpoints "$OUT"/native_seed{0,1,2}.ckpt --levels easy medium hard --samplers rm_solve \
   --out "$OUT/study_native_rm_solve.csv"
-for level in easy hard; do  # seed 1: the best validation score of the three, the shipped model
-  rm eval task=sudoku task.mode=solve task.level=$level checkpoint="$OUT/keep_seed1.ckpt" limit=100 scaling=true \
-    scaling_budgets=[4,8,16,32,64] "scaling_samplers=[vanilla,topk_margin,entropy,remdm,rm,rm_solve]" \
-    output="$OUT/scaling_${level}_keep.json"
-done
+scaling_curves keep_seed1 [4,8,16,32,64] keep  # seed 1: the best validation score of the three, the shipped model
 
 post_train hist native native history=off,hr,hr_decay seed=0 task.keep_rate=1.0
 for h in off hr hr_decay; do cp "$(ls -d "$OUT"/hist/*history=$h,*)/checkpoints/last.ckpt" "$OUT/hist_$h.ckpt"; done
@@ -104,11 +109,7 @@ $STUDY --checkpoints "$OUT"/keep_peers_seed{0,1,2}.ckpt --out "$OUT/study_keep_p
   --samplers vanilla topk_margin entropy remdm rm rm_solve
 $STUDY_WHOLE --checkpoints "$OUT/keep_peers_seed0.ckpt" --levels easy hard --samplers vanilla topk_margin entropy remdm \
   rm rm_solve --out "$OUT/study_keep_peers_seed0_1000.csv"
-for level in easy hard; do
-  rm eval task=sudoku task.mode=solve task.level=$level checkpoint="$OUT/keep_peers_seed0.ckpt" limit=100 scaling=true \
-    scaling_budgets=[8,16,32,64] "scaling_samplers=[vanilla,topk_margin,entropy,remdm,rm,rm_solve]" \
-    output="$OUT/scaling_${level}_keep_peers.json"
-done
+scaling_curves keep_peers_seed0 [8,16,32,64] keep_peers
 
 rm train -m $SOLVE $PEERS task.level=easy sampler=vanilla sampler.steps=32 trainer.max_steps=3400 \
   trainer.val_check_interval=500 hydra.sweep.dir="$OUT/peers3400"
@@ -140,8 +141,4 @@ done
 # seed 0's keep-rate model: the best validation score of the three, the shipped model from step 10 on
 $STUDY_WHOLE --checkpoints "$OUT/keep3400_peers_seed0.ckpt" --levels easy hard --samplers vanilla topk_margin entropy \
   remdm rm rm_solve --out "$OUT/study_keep3400_peers_seed0_1000.csv"
-for level in easy hard; do
-  rm eval task=sudoku task.mode=solve task.level=$level checkpoint="$OUT/keep3400_peers_seed0.ckpt" limit=100 scaling=true \
-    scaling_budgets=[8,16,32,64] "scaling_samplers=[vanilla,topk_margin,entropy,remdm,rm,rm_solve]" \
-    output="$OUT/scaling_${level}_keep3400_peers.json"
-done
+scaling_curves keep3400_peers_seed0 [8,16,32,64] keep3400_peers
