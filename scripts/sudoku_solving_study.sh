@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates docs/results/sudoku_solving.md's numbers on a 2-core CPU (about 10.5 hours in all).
+# Regenerates docs/results/sudoku_solving.md's numbers on a 2-core CPU (about 12 hours in all).
 #
 #   bash scripts/sudoku_solving_study.sh [OUT_DIR]      (default: runs/sudoku_solving)
 #
@@ -32,6 +32,10 @@
 #    steps; every sampler on these and on step 9's keep-rate models (first 200 of each generated level), and
 #    on the whole easy and hard files with seed 0's keep-rate model (the shipped one from step 10 on), and its
 #    test-time scaling on easy and hard puzzles (first 100).
+# 11. A second cosine cycle of the uniform stage: 3600 more steps from each 3400-step model (7000 in all); every
+#    sampler on the three (first 200 of each generated level), and vanilla, topk_margin and rm_solve on the
+#    whole easy and hard files; then 600 task.keep_rate=1.0 steps from each (7600 in all) and vanilla,
+#    topk_margin and rm_solve on them (first 200 easy and hard).
 set -euo pipefail
 OUT=${1:-runs/sudoku_solving}
 mkdir -p "$OUT"
@@ -142,3 +146,20 @@ done
 $STUDY_WHOLE --checkpoints "$OUT/keep3400_peers_seed0.ckpt" --levels easy hard --samplers vanilla topk_margin entropy \
   remdm rm rm_solve --out "$OUT/study_keep3400_peers_seed0_1000.csv"
 scaling_curves keep3400_peers_seed0 [8,16,32,64] keep3400_peers
+
+# 11. A second cosine cycle (warm-up, then decay to lr * min_lr_ratio again) of 3600 uniform steps from each
+# 3400-step model: 7000 steps a seed, ~54 minutes for a run alone on both cores (0.46 s a step).
+rm train -m $SOLVE $PEERS task.level=easy sampler=vanilla sampler.steps=32 \
+  "init_from=$OUT/uniform3400_peers_seed\${seed}.ckpt" trainer.max_steps=3600 trainer.val_check_interval=1200 \
+  hydra.sweep.dir="$OUT/uniform7000_peers" "hydra.job.config.override_dirname.exclude_keys=[init_from]"
+collect uniform7000_peers uniform7000_peers
+$STUDY --checkpoints "$OUT"/uniform7000_peers_seed{0,1,2}.ckpt --levels easy medium hard \
+  --samplers vanilla topk_margin entropy remdm rm rm_solve --out "$OUT/study_uniform7000_peers.csv"
+$STUDY_WHOLE --checkpoints "$OUT"/uniform7000_peers_seed{0,1,2}.ckpt --levels easy hard \
+  --samplers vanilla topk_margin rm_solve --out "$OUT/study_uniform7000_peers_1000.csv"
+rm train -m $SOLVE $PEERS task.level=easy task.keep_rate=1.0 \
+  "init_from=$OUT/uniform7000_peers_seed\${seed}.ckpt" trainer.max_steps=600 trainer.val_check_interval=300 \
+  hydra.sweep.dir="$OUT/keep7000_peers" "hydra.job.config.override_dirname.exclude_keys=[init_from]"
+collect keep7000_peers keep7000_peers
+$STUDY --checkpoints "$OUT"/keep7000_peers_seed{0,1,2}.ckpt --levels easy hard --samplers vanilla topk_margin rm_solve \
+  --out "$OUT/study_keep7000_peers.csv"
