@@ -59,13 +59,20 @@ native_caches() {
     rm prepare task=sudoku task.mode=solve split=native checkpoint="$OUT/$1_seed$s.ckpt" k=3 output="$OUT/$2_seed$s.pt"
   done
 }
-# post_train NAME FROM CACHE OVERRIDES...: a sweep into OUT/NAME of STEPS (default 800) more steps on each seed's
-# native cache OUT/CACHE_seedS.pt, on easy puzzles, starting from that seed's OUT/FROM_seedS.ckpt (steps 2, 5, 6, 8, 10).
+# train_from NAME FROM STEPS VAL OVERRIDES...: a sweep into OUT/NAME of STEPS more steps on easy puzzles, validated
+# every VAL steps, each seed starting from OUT/FROM_seedS.ckpt (steps 2, 5, 6 and 8-11). The sweep's folder names
+# leave out the per-seed paths.
+train_from() {
+  local name=$1 from=$2 steps=$3 val=$4; shift 4
+  rm train -m $SOLVE "$@" task.level=easy "init_from=$OUT/${from}_seed\${seed}.ckpt" trainer.max_steps=$steps \
+    trainer.val_check_interval=$val hydra.sweep.dir="$OUT/$name" \
+    "hydra.job.config.override_dirname.exclude_keys=[corruption.cache,init_from]"
+}
+# post_train NAME FROM CACHE OVERRIDES...: train_from with STEPS (default 800) steps on each seed's native cache
+# OUT/CACHE_seedS.pt (steps 2, 5, 6, 8, 10).
 post_train() {
   local name=$1 from=$2 cache=$3 steps=${STEPS:-800}; shift 3
-  rm train -m $SOLVE "$@" task.level=easy corruption=native "corruption.cache=$OUT/${cache}_seed\${seed}.pt" \
-    "init_from=$OUT/${from}_seed\${seed}.ckpt" trainer.max_steps=$steps trainer.val_check_interval=$((steps / 2)) \
-    hydra.sweep.dir="$OUT/$name" "hydra.job.config.override_dirname.exclude_keys=[corruption.cache,init_from]"
+  train_from $name $from $steps $((steps / 2)) "$@" corruption=native "corruption.cache=$OUT/${cache}_seed\${seed}.pt"
 }
 
 rm train -m $SOLVE history=her seed=0,1,2 trainer.max_steps=2000 trainer.val_check_interval=500 hydra.sweep.dir="$OUT/uniform"
@@ -126,9 +133,7 @@ for s in 0 1 2; do
   rm eval task=sudoku task.mode=solve task.level=easy checkpoint="$OUT/uniform3400_peers_seed$s.ckpt" scaling=true \
     scaling_budgets=[64] "scaling_samplers=[vanilla,topk_margin]" output="$OUT/scaling_easy1000_b64_uniform3400_seed$s.json"
 done
-rm train -m $SOLVE $PEERS task.level=easy task.keep_rate=1.0 \
-  "init_from=$OUT/uniform3400_peers_seed\${seed}.ckpt" trainer.max_steps=800 trainer.val_check_interval=400 \
-  hydra.sweep.dir="$OUT/keep3400_peers" "hydra.job.config.override_dirname.exclude_keys=[init_from]"
+train_from keep3400_peers uniform3400_peers 800 400 $PEERS task.keep_rate=1.0
 collect keep3400_peers keep3400_peers
 $STUDY --checkpoints "$OUT/keep3400_peers_seed0.ckpt" --levels easy hard --samplers vanilla topk_margin rm_solve \
   --out "$OUT/study_keep3400_peers_seed0.csv"
@@ -149,17 +154,13 @@ scaling_curves keep3400_peers_seed0 [8,16,32,64] keep3400_peers
 
 # 11. A second cosine cycle (warm-up, then decay to lr * min_lr_ratio again) of 3600 uniform steps from each
 # 3400-step model: 7000 steps a seed, ~54 minutes for a run alone on both cores (0.46 s a step).
-rm train -m $SOLVE $PEERS task.level=easy sampler=vanilla sampler.steps=32 \
-  "init_from=$OUT/uniform3400_peers_seed\${seed}.ckpt" trainer.max_steps=3600 trainer.val_check_interval=1200 \
-  hydra.sweep.dir="$OUT/uniform7000_peers" "hydra.job.config.override_dirname.exclude_keys=[init_from]"
+train_from uniform7000_peers uniform3400_peers 3600 1200 $PEERS sampler=vanilla sampler.steps=32
 collect uniform7000_peers uniform7000_peers
 $STUDY --checkpoints "$OUT"/uniform7000_peers_seed{0,1,2}.ckpt --levels easy medium hard \
   --samplers vanilla topk_margin entropy remdm rm rm_solve --out "$OUT/study_uniform7000_peers.csv"
 $STUDY_WHOLE --checkpoints "$OUT"/uniform7000_peers_seed{0,1,2}.ckpt --levels easy hard \
   --samplers vanilla topk_margin rm_solve --out "$OUT/study_uniform7000_peers_1000.csv"
-rm train -m $SOLVE $PEERS task.level=easy task.keep_rate=1.0 \
-  "init_from=$OUT/uniform7000_peers_seed\${seed}.ckpt" trainer.max_steps=600 trainer.val_check_interval=300 \
-  hydra.sweep.dir="$OUT/keep7000_peers" "hydra.job.config.override_dirname.exclude_keys=[init_from]"
+train_from keep7000_peers uniform7000_peers 600 300 $PEERS task.keep_rate=1.0
 collect keep7000_peers keep7000_peers
 $STUDY --checkpoints "$OUT"/keep7000_peers_seed{0,1,2}.ckpt --levels easy hard --samplers vanilla topk_margin rm_solve \
   --out "$OUT/study_keep7000_peers.csv"
