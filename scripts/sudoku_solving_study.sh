@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates docs/results/sudoku_solving.md's numbers on a 2-core CPU (about 12 hours in all).
+# Regenerates docs/results/sudoku_solving.md's numbers on a 2-core CPU (about 13 hours in all).
 #
 #   bash scripts/sudoku_solving_study.sh [OUT_DIR]      (default: runs/sudoku_solving)
 #
@@ -36,6 +36,11 @@
 #    sampler on the three (first 200 of each generated level), and vanilla, topk_margin and rm_solve on the
 #    whole easy and hard files; then 600 task.keep_rate=1.0 steps from each (7600 in all) and vanilla,
 #    topk_margin and rm_solve on them (first 200 easy and hard).
+# 12. Why RM does not revise on solving (seed 0's keep-rate model, the shipped one): where its first mistake
+#    happens and how its re-mask score ranks it (scripts/sudoku_remask_diagnostic.py); a cache of its own
+#    rm_solve decodes (scripts/sudoku_rollout_cache.py) and 800 keep_rate=1.0 steps on it, against 800 more
+#    plain keep_rate=1.0 steps; vanilla, topk_margin and rm_solve on both (whole hard file, first 200 easy)
+#    and the diagnostic on both.
 set -euo pipefail
 OUT=${1:-runs/sudoku_solving}
 mkdir -p "$OUT"
@@ -164,3 +169,19 @@ train_from keep7000_peers uniform7000_peers 600 300 $PEERS task.keep_rate=1.0
 collect keep7000_peers keep7000_peers
 $STUDY --checkpoints "$OUT"/keep7000_peers_seed{0,1,2}.ckpt --levels easy hard --samplers vanilla topk_margin rm_solve \
   --out "$OUT/study_keep7000_peers.csv"
+
+# 12. The RM head on the model's own mistakes, seed 0 (one seed: the other seeds' models cost hours to remake).
+DIAG="python scripts/sudoku_remask_diagnostic.py --levels easy hard --limit 200"
+$DIAG --checkpoint "$OUT/keep3400_peers_seed0.ckpt" --out "$OUT/diagnostic_keep3400_peers_seed0.json"
+python scripts/sudoku_rollout_cache.py --checkpoint "$OUT/keep3400_peers_seed0.ckpt" --sampler rm_solve --n 20000 \
+  --out "$OUT/rollout3400_peers_seed0.pt"
+train_from keep1600_peers keep3400_peers 800 400 history=her seed=0 backbone.attention=peers task.keep_rate=1.0
+STEPS=800 post_train rollout_peers keep3400_peers rollout3400_peers history=her seed=0 backbone.attention=peers \
+  task.keep_rate=1.0
+for name in keep1600_peers rollout_peers; do
+  cp "$(ls -d "$OUT/$name"/*seed=0,*)/checkpoints/last.ckpt" "$OUT/${name}_seed0.ckpt"
+  $DIAG --checkpoint "$OUT/${name}_seed0.ckpt" --out "$OUT/diagnostic_${name}_seed0.json"
+done
+CKPTS="$OUT/keep3400_peers_seed0.ckpt $OUT/keep1600_peers_seed0.ckpt $OUT/rollout_peers_seed0.ckpt"
+$STUDY_WHOLE --checkpoints $CKPTS --levels hard --samplers vanilla topk_margin rm_solve --out "$OUT/study_rollout_1000.csv"
+$STUDY --checkpoints $CKPTS --levels easy --samplers vanilla topk_margin rm_solve --out "$OUT/study_rollout_easy.csv"

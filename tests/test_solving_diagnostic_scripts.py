@@ -1,0 +1,68 @@
+"""scripts/sudoku_remask_diagnostic.py (the AUC it reports, its numbers on the shipped solving model) and
+scripts/sudoku_rollout_cache.py (a native-format cache of a decode)."""
+
+import importlib.util
+import json
+import subprocess
+import sys
+
+import torch
+
+from conftest import ROOT
+
+SCRIPT = ROOT / "scripts" / "sudoku_remask_diagnostic.py"
+
+
+def _diagnostic():
+    spec = importlib.util.spec_from_file_location("sudoku_remask_diagnostic", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_rank_auc_separates_orders_and_counts_ties_half():
+    auc = _diagnostic().rank_auc
+    positive = torch.tensor([True, True, False, False])
+    assert auc(torch.tensor([3.0, 4.0, 1.0, 2.0]), positive) == 1.0
+    assert auc(torch.tensor([1.0, 2.0, 3.0, 4.0]), positive) == 0.0
+    assert auc(torch.tensor([1.0, 1.0, 1.0, 1.0]), positive) == 0.5
+    assert auc(torch.tensor([2.0, 1.0, 1.0, 0.0]), positive) == 0.875  # one tie between a positive and a negative
+
+
+def test_shipped_model_flags_uniform_wrong_digits_and_the_report_is_consistent(tmp_path):
+    out = tmp_path / "diag.json"
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--levels", "hard", "--limit", "12", "--out", str(out)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    hard = json.loads(out.read_text())["levels"]["hard"]
+    assert hard["boards"] == 12 and 0 < hard["failed"] <= 12
+    assert abs(hard["exact_pct"] - 100 * (12 - hard["failed"]) / 12) < 1e-2
+    assert 0 <= hard["first_mistake_percentile"] <= 100 and hard["first_mistake_wrong_digits"] >= 1
+    assert 1 <= hard["wrong_per_failed_board"] <= hard["blanks_per_failed_board"]
+    assert hard["uniform_auc"] > 0.9 and hard["uniform_wrong_flagged_pct"] > 50 > hard["uniform_right_flagged_pct"]
+
+
+def test_unknown_sampler_or_checkpoint_is_one_line_and_writes_nothing(tmp_path):
+    out = tmp_path / "diag.json"
+    for args in (["--sampler", "nope"], ["--checkpoint", str(tmp_path / "missing.ckpt")]):
+        proc = subprocess.run([sys.executable, str(SCRIPT), *args, "--out", str(out)], capture_output=True, text=True)
+        assert proc.returncode == 2 and ("unknown sampler" in proc.stderr or "no such file" in proc.stderr)
+        assert not out.exists()
+
+
+def test_rollout_cache_holds_the_decoded_digits_and_loads_as_a_native_cache(tmp_path):
+    from rm_cli.corruption import NativeCorruption, load_native_cache
+
+    out = tmp_path / "rollout.pt"
+    script = ROOT / "scripts" / "sudoku_rollout_cache.py"
+    proc = subprocess.run([sys.executable, str(script), "--n", "6", "--puzzle-pool", "20", "--out", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    cache = load_native_cache(out)
+    gold, editable, wrong = cache["gold"].long(), cache["editable"], cache["wrong"].long()
+    assert wrong.shape == (6, 81, 1) and cache["k"] == 1
+    assert torch.equal(wrong[..., 0][~editable], gold[~editable])  # givens: the decode cannot change them
+    assert ((wrong[..., 0] >= 0) & (wrong[..., 0] < 9)).all()  # every blank decoded to a digit
+    drawn = NativeCorruption(str(out))(gold, 10, 9)
+    assert torch.equal(drawn, wrong[..., 0])  # k = 1: corruption=native shows exactly the decoded digit
+    bad = subprocess.run([sys.executable, str(script), "--n", "0", "--out", str(tmp_path / "x.pt")], capture_output=True, text=True)
+    assert bad.returncode == 2 and "--n must be >= 1" in bad.stderr and not (tmp_path / "x.pt").exists()
