@@ -51,18 +51,34 @@ def test_unknown_sampler_or_checkpoint_is_one_line_and_writes_nothing(tmp_path):
 
 
 def test_rollout_cache_holds_the_decoded_digits_and_loads_as_a_native_cache(tmp_path):
-    from rm_cli.corruption import NativeCorruption, load_native_cache
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
 
+    from rm_cli.checkpoint import load_checkpoint
+    from rm_cli.config import conf_dir
+    from rm_cli.corruption import NativeCorruption, load_native_cache
+    from rm_cli.tasks.sudoku.solve import solve_test_file
+
+    spec = importlib.util.spec_from_file_location("sudoku_rollout_cache", ROOT / "scripts" / "sudoku_rollout_cache.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    task_cfg = OmegaConf.load(conf_dir() / "task" / "sudoku.yaml")
+    task_cfg.mode = "solve"
+    module = load_checkpoint(None, task_cfg)
+    examples = instantiate(task_cfg).for_checkpoint(module.task).eval_examples(solve_test_file("hard"), 6)
+    sampler = instantiate(OmegaConf.load(conf_dir() / "sampler" / "rm_solve.yaml"))
+    cache = script.rollout_cache(module.model.eval(), examples, sampler, 4, "test")
     out = tmp_path / "rollout.pt"
-    script = ROOT / "scripts" / "sudoku_rollout_cache.py"
-    proc = subprocess.run([sys.executable, str(script), "--n", "6", "--puzzle-pool", "20", "--out", str(out)], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
+    torch.save(cache, out)
     cache = load_native_cache(out)
     gold, editable, wrong = cache["gold"].long(), cache["editable"], cache["wrong"].long()
-    assert wrong.shape == (6, 81, 1) and cache["k"] == 1
+    assert wrong.shape == (6, 81, 1) and cache["k"] == 1 and torch.equal(gold, examples.gold)
     assert torch.equal(wrong[..., 0][~editable], gold[~editable])  # givens: the decode cannot change them
     assert ((wrong[..., 0] >= 0) & (wrong[..., 0] < 9)).all()  # every blank decoded to a digit
+    assert (wrong[..., 0] != gold).any()  # hard puzzles: some of the decoded digits are the model's mistakes
     drawn = NativeCorruption(str(out))(gold, 10, 9)
     assert torch.equal(drawn, wrong[..., 0])  # k = 1: corruption=native shows exactly the decoded digit
-    bad = subprocess.run([sys.executable, str(script), "--n", "0", "--out", str(tmp_path / "x.pt")], capture_output=True, text=True)
+
+    cli = ROOT / "scripts" / "sudoku_rollout_cache.py"
+    bad = subprocess.run([sys.executable, str(cli), "--n", "0", "--out", str(tmp_path / "x.pt")], capture_output=True, text=True)
     assert bad.returncode == 2 and "--n must be >= 1" in bad.stderr and not (tmp_path / "x.pt").exists()
