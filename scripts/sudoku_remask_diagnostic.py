@@ -9,8 +9,8 @@ checkpoint (default: the shipped solving model), replays each recorded trajector
 
 - the first mistake: at which turn the first wrong digit becomes visible, how many blanks are
   revealed by then, and where the next pass ranks that digit by the re-mask score
-  log p(MASK) - log p(digit) among all revealed digits (percentile: 100 = the most suspect one,
-  50 = chance), whether that pass re-masks it (p(MASK) > p(digit)), and whether any later turn does;
+  log p(MASK) - log p(digit) among the revealed digits that are right (percentile: 100 = more
+  suspect than all of them, 50 = chance), whether that pass re-masks it (p(MASK) > p(digit)), and whether any later turn does;
 - the final board: wrong digits and rule-breaking (conflict) cells per board, the share of the
   conflict cells that are wrong, the same score's AUC between wrong and right digits, and
   the share of each that the rule would re-mask;
@@ -96,17 +96,18 @@ def diagnose(model, examples, sampler) -> dict:
     for b in failed.nonzero().squeeze(1).tolist():
         k = int(wrong[:, b].any(-1).nonzero()[0])
         cells = wrong[k, b].nonzero().squeeze(1)
-        revealed = scores[k, b][visible[k, b]]
+        right = scores[k, b][visible[k, b] & ~wrong[k, b]]  # the revealed digits that are right
         later_masked = (traj[k + 1:, b][:, cells] == mask_id).any(0) if k + 1 < traj.shape[0] else torch.zeros(len(cells), dtype=torch.bool)
         first.append({
             "turn": k, "revealed": int(visible[k, b].sum()), "wrong": len(cells),
-            "percentile": 100 * float((revealed.unsqueeze(0) < scores[k, b][cells].unsqueeze(1)).float().mean()),
+            "percentile": 100 * float((right.unsqueeze(0) < scores[k, b][cells].unsqueeze(1)).float().mean())
+            if len(right) else float("nan"),
             "flagged": float((scores[k, b][cells] > 0).float().mean()), "ever_remasked": float(later_masked.float().mean()),
         })
     out = {"boards": len(examples), "exact_pct": 100 * float((~failed).float().mean()), "failed": int(failed.sum()),
            "remasks_per_board": float(result.remask_total.float().mean())}
     if first:
-        mean = lambda key: statistics.mean(f[key] for f in first)  # noqa: E731
+        mean = lambda key: statistics.mean(f[key] for f in first if f[key] == f[key])  # noqa: E731 (skips nan)
         final_vis, final_wrong, final_score = visible[-1][failed], wrong[-1][failed], scores[-1][failed]
         clash = conflict_cells(traj[-1][failed], mask_id) & blank[failed]
         out.update({
