@@ -45,9 +45,10 @@ set -euo pipefail
 OUT=${1:-runs/sudoku_solving}
 mkdir -p "$OUT"
 SOLVE="task=sudoku task.mode=solve optim.lr=1e-3 threads=1 hydra/launcher=parallel hydra.launcher.n_jobs=3"
-# collect SWEEP NAME: each seed's last checkpoint in the sweep OUT/SWEEP, copied to OUT/NAME_seedS.ckpt.
+# collect SWEEP NAME [SEEDS]: each seed's last checkpoint in the sweep OUT/SWEEP, copied to OUT/NAME_seedS.ckpt
+# (SEEDS: default "0 1 2").
 collect() {
-  for s in 0 1 2; do cp "$(ls -d "$OUT/$1"/*seed=$s,*)/checkpoints/last.ckpt" "$OUT/$2_seed$s.ckpt"; done
+  for s in ${3:-0 1 2}; do cp "$(ls -d "$OUT/$1"/*seed=$s,*)/checkpoints/last.ckpt" "$OUT/$2_seed$s.ckpt"; done
 }
 # scaling_curves NAME BUDGETS TAG: every sampler at each of BUDGETS with OUT/NAME.ckpt on the first 100 easy
 # and hard puzzles, into OUT/scaling_{easy,hard}_TAG.{json,csv,png} (steps 5, 8 and 10).
@@ -176,10 +177,9 @@ $DIAG --checkpoint "$OUT/keep3400_peers_seed0.ckpt" --out "$OUT/diagnostic_keep3
 python scripts/sudoku_rollout_cache.py --checkpoint "$OUT/keep3400_peers_seed0.ckpt" --sampler rm_solve --n 20000 \
   --out "$OUT/rollout3400_peers_seed0.pt"
 train_from keep1600_peers keep3400_peers 800 400 history=her seed=0 backbone.attention=peers task.keep_rate=1.0
-STEPS=800 post_train rollout_peers keep3400_peers rollout3400_peers history=her seed=0 backbone.attention=peers \
-  task.keep_rate=1.0
+post_train rollout_peers keep3400_peers rollout3400_peers history=her seed=0 backbone.attention=peers task.keep_rate=1.0
 for name in keep1600_peers rollout_peers; do
-  cp "$(ls -d "$OUT/$name"/*seed=0,*)/checkpoints/last.ckpt" "$OUT/${name}_seed0.ckpt"
+  collect $name $name 0
   $DIAG --checkpoint "$OUT/${name}_seed0.ckpt" --out "$OUT/diagnostic_${name}_seed0.json"
 done
 CKPTS="$OUT/keep3400_peers_seed0.ckpt $OUT/keep1600_peers_seed0.ckpt $OUT/rollout_peers_seed0.ckpt"
