@@ -3,6 +3,7 @@
 from omegaconf import OmegaConf
 
 from rm_cli import default_sampler
+from rm_cli.tasks.image.task import ImageTask
 from rm_cli.tasks.sudoku import SudokuTask
 from rm_cli.tasks.text.task import TextTask
 
@@ -14,12 +15,14 @@ def test_an_override_that_chooses_or_edits_the_sampler_counts_as_naming_it():
     assert not default_sampler.names_sampler(["task.mode=solve", "scaling_samplers=[rm,vanilla]", "samplers=3"])
 
 
-def test_solving_and_text_name_their_preset_per_objective_and_revision_keeps_the_default():
+def test_solving_text_and_image_name_their_preset_per_objective_and_revision_keeps_the_default():
     solve = SudokuTask(mode="solve")
     assert default_sampler.preset_for(solve, "rm", []) == "rm_solve"
     assert default_sampler.preset_for(solve, "mdm", ["seed=1"]) == "vanilla"
     assert default_sampler.preset_for(TextTask, "rm", []) == "rm_text"
     assert default_sampler.preset_for(TextTask, "mdm", []) == "vanilla_text"
+    assert default_sampler.preset_for(ImageTask(), "rm", []) == "rm_edit"
+    assert default_sampler.preset_for(ImageTask(), "mdm", []) == "rm_edit"
     assert default_sampler.preset_for(SudokuTask(mode="revision"), "rm", []) is None
     assert default_sampler.preset_for(solve, "rm", ["sampler=rm"]) is None
     assert default_sampler.preset_for(solve, "rm", None) is None  # composed in code: command line unknown

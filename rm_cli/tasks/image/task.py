@@ -111,6 +111,9 @@ def instruction_batch(layout: Layout, verb, quadrant, cls, shown: bool) -> torch
 
 class ImageTask(Task):
     splits = ("test", "val", "tokenizer", "classifier", "prompts")
+    # conf's default `rm` is Sudoku revision's rule; an edit decodes with SPEC §2's two-phase rule (from an
+    # all-masked canvas, objective=mdm, that is plain MaskGIT)
+    default_samplers = {"rm": "rm_edit", "mdm": "rm_edit"}
 
     def __init__(self, name: str = "image", data_dir: str = fashion.DEFAULT_DIR, tokenizer: str | None = None,
                  classifier: str | None = None, canvas: str | None = None, objective: str | None = None,
