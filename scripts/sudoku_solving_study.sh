@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates docs/results/sudoku_solving.md's numbers on a 2-core CPU (about 13 hours in all).
+# Regenerates docs/results/sudoku_solving.md's numbers on a 2-core CPU (about 14.5 hours in all).
 #
 #   bash scripts/sudoku_solving_study.sh [OUT_DIR]      (default: runs/sudoku_solving)
 #
@@ -41,6 +41,9 @@
 #    rm_solve decodes (scripts/sudoku_rollout_cache.py) and 800 keep_rate=1.0 steps on it, against 800 more
 #    plain keep_rate=1.0 steps; vanilla, topk_margin and rm_solve on both (whole hard file, first 200 easy)
 #    and the diagnostic on both.
+# 13. The standard masked objective instead of RM (objective=mdm, history off: the vanilla MDM baseline), with
+#    step 9's recipe otherwise (peer attention, 3400 steps, 3 seeds); the peer samplers on the three models (first
+#    200 of each generated level), and vanilla and topk_margin on the whole easy and hard files.
 set -euo pipefail
 OUT=${1:-runs/sudoku_solving}
 mkdir -p "$OUT"
@@ -185,3 +188,13 @@ done
 CKPTS="$OUT/keep3400_peers_seed0.ckpt $OUT/keep1600_peers_seed0.ckpt $OUT/rollout_peers_seed0.ckpt"
 $STUDY_WHOLE --checkpoints $CKPTS --levels hard --samplers vanilla topk_margin rm_solve --out "$OUT/study_rollout_1000.csv"
 $STUDY --checkpoints $CKPTS --levels easy --samplers vanilla topk_margin rm_solve --out "$OUT/study_rollout_easy.csv"
+
+# 13. The vanilla MDM baseline: step 9's uniform stage with objective=mdm and history off (MDM training has no
+# history to feed back).
+rm train -m $SOLVE objective=mdm history=off seed=0,1,2 backbone.attention=peers task.level=easy sampler=vanilla \
+  sampler.steps=32 trainer.max_steps=3400 trainer.val_check_interval=500 hydra.sweep.dir="$OUT/mdm3400_peers"
+collect mdm3400_peers mdm3400_peers
+$STUDY --checkpoints "$OUT"/mdm3400_peers_seed{0,1,2}.ckpt --levels easy medium hard \
+  --samplers vanilla topk_margin entropy remdm --out "$OUT/study_mdm3400_peers.csv"
+$STUDY_WHOLE --checkpoints "$OUT"/mdm3400_peers_seed{0,1,2}.ckpt --levels easy hard --samplers vanilla topk_margin \
+  --out "$OUT/study_mdm3400_peers_1000.csv"

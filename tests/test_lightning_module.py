@@ -47,7 +47,7 @@ def test_training_step_logs_the_three_loss_parts():
     torch.manual_seed(0)
     module = RMLightningModule(train_config(*TINY))
     logged = {}
-    module.log = lambda name, value, **k: logged.__setitem__(name, float(value))
+    module.log = lambda name, value, **k: logged.__setitem__(name, float(torch.as_tensor(value).detach()))
     module.training_step(next(iter(module.task.train_stream(8, seed=0))), 0)
     assert {"train/loss", "train/reveal", "train/mask", "train/keep"} <= set(logged)
 
