@@ -194,7 +194,7 @@ $STUDY --checkpoints $CKPTS --levels easy --samplers vanilla topk_margin rm_solv
 rm train -m $SOLVE objective=mdm history=off seed=0,1,2 backbone.attention=peers task.level=easy sampler=vanilla \
   sampler.steps=32 trainer.max_steps=3400 trainer.val_check_interval=500 hydra.sweep.dir="$OUT/mdm3400_peers"
 collect mdm3400_peers mdm3400_peers
-$STUDY --checkpoints "$OUT"/mdm3400_peers_seed{0,1,2}.ckpt --levels easy medium hard \
-  --samplers vanilla topk_margin entropy remdm --out "$OUT/study_mdm3400_peers.csv"
 $STUDY_WHOLE --checkpoints "$OUT"/mdm3400_peers_seed{0,1,2}.ckpt --levels easy hard --samplers vanilla topk_margin \
   --out "$OUT/study_mdm3400_peers_1000.csv"
+$STUDY --checkpoints "$OUT"/mdm3400_peers_seed{0,1,2}.ckpt --levels easy medium hard \
+  --samplers vanilla topk_margin entropy remdm --out "$OUT/study_mdm3400_peers.csv"
