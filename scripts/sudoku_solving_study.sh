@@ -43,7 +43,8 @@
 #    and the diagnostic on both.
 # 13. The standard masked objective instead of RM (objective=mdm, history off: the vanilla MDM baseline), with
 #    step 9's recipe otherwise (peer attention, 3400 steps, 3 seeds); the peer samplers on the three models (first
-#    200 of each generated level), and vanilla and topk_margin on the whole easy and hard files.
+#    200 of each generated level), and vanilla and topk_margin on the whole easy and hard files; then 600 RM + HER
+#    task.keep_rate=1.0 steps from each MDM model, and vanilla, topk_margin and rm_solve on them (first 200 easy, hard).
 set -euo pipefail
 OUT=${1:-runs/sudoku_solving}
 mkdir -p "$OUT"
@@ -198,3 +199,8 @@ $STUDY_WHOLE --checkpoints "$OUT"/mdm3400_peers_seed{0,1,2}.ckpt --levels easy h
   --out "$OUT/study_mdm3400_peers_1000.csv"
 $STUDY --checkpoints "$OUT"/mdm3400_peers_seed{0,1,2}.ckpt --levels easy medium hard \
   --samplers vanilla topk_margin entropy remdm --out "$OUT/study_mdm3400_peers.csv"
+train_from mdmkeep_peers mdm3400_peers 600 300 history=her seed=0,1,2 backbone.attention=peers task.keep_rate=1.0 \
+  test_after_fit=false
+collect mdmkeep_peers mdmkeep_peers
+$STUDY --checkpoints "$OUT"/mdmkeep_peers_seed{0,1,2}.ckpt --levels easy hard --samplers vanilla topk_margin rm_solve \
+  --out "$OUT/study_mdmkeep_peers.csv"
