@@ -25,6 +25,7 @@ adding that state after its decode stopped: the final-board numbers are approxim
 
 import argparse
 import json
+import math
 import statistics
 from pathlib import Path
 
@@ -107,7 +108,8 @@ def diagnose(model, examples, sampler) -> dict:
     out = {"boards": len(examples), "exact_pct": 100 * float((~failed).float().mean()), "failed": int(failed.sum()),
            "remasks_per_board": float(result.remask_total.float().mean())}
     if first:
-        mean = lambda key: statistics.mean(f[key] for f in first if f[key] == f[key])  # noqa: E731 (skips nan)
+        def mean(key):  # over the boards where the value is defined (a percentile needs a right digit revealed)
+            return statistics.mean(f[key] for f in first if not math.isnan(f[key]))
         final_vis, final_wrong, final_score = visible[-1][failed], wrong[-1][failed], scores[-1][failed]
         clash = conflict_cells(traj[-1][failed], mask_id) & blank[failed]
         out.update({
