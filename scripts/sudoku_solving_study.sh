@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates docs/results/sudoku_solving.md's numbers on a 2-core CPU (about 14.5 hours in all).
+# Regenerates docs/results/sudoku_solving.md's numbers on a 2-core CPU (about 15.5 hours in all).
 #
 #   bash scripts/sudoku_solving_study.sh [OUT_DIR]      (default: runs/sudoku_solving)
 #
@@ -45,6 +45,9 @@
 #    step 9's recipe otherwise (peer attention, 3400 steps, 3 seeds); the peer samplers on the three models (first
 #    200 of each generated level), and vanilla and topk_margin on the whole easy and hard files; then 600 RM + HER
 #    task.keep_rate=1.0 steps from each MDM model, and vanilla, topk_margin and rm_solve on them (first 200 easy, hard).
+# 14. Step 13's RM post-training at lower learning rates (1e-4 and 3e-4 instead of 1e-3), and at lr 1e-3 without
+#    History Reference (history=off, as the MDM models were trained); the same three samplers on each. Then the
+#    control: 600 more MDM steps (objective=mdm, lr 1e-3) from each MDM model, vanilla and topk_margin on them.
 set -euo pipefail
 OUT=${1:-runs/sudoku_solving}
 mkdir -p "$OUT"
@@ -204,3 +207,22 @@ train_from mdmkeep_peers mdm3400_peers 600 300 history=her seed=0,1,2 backbone.a
 collect mdmkeep_peers mdmkeep_peers
 $STUDY --checkpoints "$OUT"/mdmkeep_peers_seed{0,1,2}.ckpt --levels easy hard --samplers vanilla topk_margin rm_solve \
   --out "$OUT/study_mdmkeep_peers.csv"
+
+# 14. Step 13's RM post-training at lr 1e-4 and 3e-4 (the later optim.lr overrides SOLVE's).
+for lr in 1e-4 3e-4; do
+  train_from mdmkeep_lr${lr}_peers mdm3400_peers 600 300 history=her seed=0,1,2 backbone.attention=peers \
+    task.keep_rate=1.0 test_after_fit=false optim.lr=$lr
+  collect mdmkeep_lr${lr}_peers mdmkeep_lr${lr}_peers
+  $STUDY --checkpoints "$OUT"/mdmkeep_lr${lr}_peers_seed{0,1,2}.ckpt --levels easy hard \
+    --samplers vanilla topk_margin rm_solve --out "$OUT/study_mdmkeep_lr${lr}_peers.csv"
+done
+train_from mdmkeep_off_peers mdm3400_peers 600 300 history=off seed=0,1,2 backbone.attention=peers task.keep_rate=1.0 \
+  test_after_fit=false
+collect mdmkeep_off_peers mdmkeep_off_peers
+$STUDY --checkpoints "$OUT"/mdmkeep_off_peers_seed{0,1,2}.ckpt --levels easy hard --samplers vanilla topk_margin rm_solve \
+  --out "$OUT/study_mdmkeep_off_peers.csv"
+train_from mdmmore_peers mdm3400_peers 600 300 objective=mdm history=off seed=0,1,2 backbone.attention=peers \
+  test_after_fit=false sampler=vanilla sampler.steps=32
+collect mdmmore_peers mdmmore_peers
+$STUDY --checkpoints "$OUT"/mdmmore_peers_seed{0,1,2}.ckpt --levels easy hard --samplers vanilla topk_margin \
+  --out "$OUT/study_mdmmore_peers.csv"
