@@ -47,7 +47,8 @@
 #    task.keep_rate=1.0 steps from each MDM model, and vanilla, topk_margin and rm_solve on them (first 200 easy, hard).
 # 14. Step 13's RM post-training at lower learning rates (1e-4 and 3e-4 instead of 1e-3), and at lr 1e-3 without
 #    History Reference (history=off, as the MDM models were trained); the same three samplers on each. Then the
-#    control: 600 more MDM steps (objective=mdm, lr 1e-3) from each MDM model, vanilla and topk_margin on them.
+#    control: 600 more MDM steps (objective=mdm, lr 1e-3) from each MDM model, vanilla and topk_margin on them; and
+#    RM + HER keep-rate steps with no wrong digits (task.wrong_rate=0), the same three samplers.
 set -euo pipefail
 OUT=${1:-runs/sudoku_solving}
 mkdir -p "$OUT"
@@ -226,3 +227,8 @@ train_from mdmmore_peers mdm3400_peers 600 300 objective=mdm history=off seed=0,
 collect mdmmore_peers mdmmore_peers
 $STUDY --checkpoints "$OUT"/mdmmore_peers_seed{0,1,2}.ckpt --levels easy hard --samplers vanilla topk_margin \
   --out "$OUT/study_mdmmore_peers.csv"
+train_from mdmkeep_nowrong_peers mdm3400_peers 600 300 history=her seed=0,1,2 backbone.attention=peers \
+  task.keep_rate=1.0 task.wrong_rate=0 test_after_fit=false
+collect mdmkeep_nowrong_peers mdmkeep_nowrong_peers
+$STUDY --checkpoints "$OUT"/mdmkeep_nowrong_peers_seed{0,1,2}.ckpt --levels easy hard \
+  --samplers vanilla topk_margin rm_solve --out "$OUT/study_mdmkeep_nowrong_peers.csv"
