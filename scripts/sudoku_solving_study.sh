@@ -203,32 +203,22 @@ $STUDY_WHOLE --checkpoints "$OUT"/mdm3400_peers_seed{0,1,2}.ckpt --levels easy h
   --out "$OUT/study_mdm3400_peers_1000.csv"
 $STUDY --checkpoints "$OUT"/mdm3400_peers_seed{0,1,2}.ckpt --levels easy medium hard \
   --samplers vanilla topk_margin entropy remdm --out "$OUT/study_mdm3400_peers.csv"
-train_from mdmkeep_peers mdm3400_peers 600 300 history=her seed=0,1,2 backbone.attention=peers task.keep_rate=1.0 \
-  test_after_fit=false
-collect mdmkeep_peers mdmkeep_peers
-$STUDY --checkpoints "$OUT"/mdmkeep_peers_seed{0,1,2}.ckpt --levels easy hard --samplers vanilla topk_margin rm_solve \
-  --out "$OUT/study_mdmkeep_peers.csv"
+# from_mdm NAME "SAMPLERS" OVERRIDES...: 600 steps from each MDM model of step 13 (peer attention, 3 seeds) into
+# OUT/NAME, then SAMPLERS on the first 200 easy and hard puzzles (steps 13-14).
+from_mdm() {
+  local name=$1 samplers=$2; shift 2
+  train_from $name mdm3400_peers 600 300 seed=0,1,2 backbone.attention=peers test_after_fit=false "$@"
+  collect $name $name
+  $STUDY --checkpoints "$OUT"/${name}_seed{0,1,2}.ckpt --levels easy hard --samplers $samplers \
+    --out "$OUT/study_${name}.csv"
+}
+from_mdm mdmkeep_peers "vanilla topk_margin rm_solve" history=her task.keep_rate=1.0
 
-# 14. Step 13's RM post-training at lr 1e-4 and 3e-4 (the later optim.lr overrides SOLVE's).
+# 14. Step 13's RM post-training at lr 1e-4 and 3e-4 (the later optim.lr overrides SOLVE's), without History
+# Reference, with no wrong digits, and the control: 600 more MDM steps.
 for lr in 1e-4 3e-4; do
-  train_from mdmkeep_lr${lr}_peers mdm3400_peers 600 300 history=her seed=0,1,2 backbone.attention=peers \
-    task.keep_rate=1.0 test_after_fit=false optim.lr=$lr
-  collect mdmkeep_lr${lr}_peers mdmkeep_lr${lr}_peers
-  $STUDY --checkpoints "$OUT"/mdmkeep_lr${lr}_peers_seed{0,1,2}.ckpt --levels easy hard \
-    --samplers vanilla topk_margin rm_solve --out "$OUT/study_mdmkeep_lr${lr}_peers.csv"
+  from_mdm mdmkeep_lr${lr}_peers "vanilla topk_margin rm_solve" history=her task.keep_rate=1.0 optim.lr=$lr
 done
-train_from mdmkeep_off_peers mdm3400_peers 600 300 history=off seed=0,1,2 backbone.attention=peers task.keep_rate=1.0 \
-  test_after_fit=false
-collect mdmkeep_off_peers mdmkeep_off_peers
-$STUDY --checkpoints "$OUT"/mdmkeep_off_peers_seed{0,1,2}.ckpt --levels easy hard --samplers vanilla topk_margin rm_solve \
-  --out "$OUT/study_mdmkeep_off_peers.csv"
-train_from mdmmore_peers mdm3400_peers 600 300 objective=mdm history=off seed=0,1,2 backbone.attention=peers \
-  test_after_fit=false sampler=vanilla sampler.steps=32
-collect mdmmore_peers mdmmore_peers
-$STUDY --checkpoints "$OUT"/mdmmore_peers_seed{0,1,2}.ckpt --levels easy hard --samplers vanilla topk_margin \
-  --out "$OUT/study_mdmmore_peers.csv"
-train_from mdmkeep_nowrong_peers mdm3400_peers 600 300 history=her seed=0,1,2 backbone.attention=peers \
-  task.keep_rate=1.0 task.wrong_rate=0 test_after_fit=false
-collect mdmkeep_nowrong_peers mdmkeep_nowrong_peers
-$STUDY --checkpoints "$OUT"/mdmkeep_nowrong_peers_seed{0,1,2}.ckpt --levels easy hard \
-  --samplers vanilla topk_margin rm_solve --out "$OUT/study_mdmkeep_nowrong_peers.csv"
+from_mdm mdmkeep_off_peers "vanilla topk_margin rm_solve" history=off task.keep_rate=1.0
+from_mdm mdmmore_peers "vanilla topk_margin" objective=mdm history=off sampler=vanilla sampler.steps=32
+from_mdm mdmkeep_nowrong_peers "vanilla topk_margin rm_solve" history=her task.keep_rate=1.0 task.wrong_rate=0
