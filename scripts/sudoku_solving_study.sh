@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates docs/results/sudoku_solving.md's numbers on a 2-core CPU (about 15.5 hours in all).
+# Regenerates docs/results/sudoku_solving.md's numbers on a 2-core CPU (about 17.5 hours in all).
 #
 #   bash scripts/sudoku_solving_study.sh [OUT_DIR]      (default: runs/sudoku_solving)
 #
@@ -49,6 +49,9 @@
 #    History Reference (history=off, as the MDM models were trained); the same three samplers on each. Then the
 #    control: 600 more MDM steps (objective=mdm, lr 1e-3) from each MDM model, vanilla and topk_margin on them; and
 #    RM + HER keep-rate steps with no wrong digits (task.wrong_rate=0), the same three samplers.
+# 15. A second cosine cycle of the MDM objective, as step 11 did for RM + HER: 3600 more objective=mdm steps from
+#    each MDM model of step 13 (7000 in all); vanilla and topk_margin on the whole easy and hard files (and the first
+#    200); then step 13's 600 RM + HER keep-rate steps from each of these, the same three samplers as there.
 set -euo pipefail
 OUT=${1:-runs/sudoku_solving}
 mkdir -p "$OUT"
@@ -203,11 +206,11 @@ $STUDY_WHOLE --checkpoints "$OUT"/mdm3400_peers_seed{0,1,2}.ckpt --levels easy h
   --out "$OUT/study_mdm3400_peers_1000.csv"
 $STUDY --checkpoints "$OUT"/mdm3400_peers_seed{0,1,2}.ckpt --levels easy medium hard \
   --samplers vanilla topk_margin entropy remdm --out "$OUT/study_mdm3400_peers.csv"
-# from_mdm NAME "SAMPLERS" OVERRIDES...: 600 steps from each MDM model of step 13 (peer attention, 3 seeds) into
-# OUT/NAME, then SAMPLERS on the first 200 easy and hard puzzles (steps 13-14).
+# from_mdm NAME "SAMPLERS" OVERRIDES...: 600 steps from each MDM model (FROM, default step 13's mdm3400_peers; peer
+# attention, 3 seeds) into OUT/NAME, then SAMPLERS on the first 200 easy and hard puzzles (steps 13-15).
 from_mdm() {
   local name=$1 samplers=$2; shift 2
-  train_from $name mdm3400_peers 600 300 seed=0,1,2 backbone.attention=peers test_after_fit=false "$@"
+  train_from $name "${FROM:-mdm3400_peers}" 600 300 seed=0,1,2 backbone.attention=peers test_after_fit=false "$@"
   collect $name $name
   $STUDY --checkpoints "$OUT"/${name}_seed{0,1,2}.ckpt --levels easy hard --samplers $samplers \
     --out "$OUT/study_${name}.csv"
@@ -222,3 +225,13 @@ done
 from_mdm mdmkeep_off_peers "vanilla topk_margin rm_solve" history=off task.keep_rate=1.0
 from_mdm mdmmore_peers "vanilla topk_margin" objective=mdm history=off sampler=vanilla sampler.steps=32
 from_mdm mdmkeep_nowrong_peers "vanilla topk_margin rm_solve" history=her task.keep_rate=1.0 task.wrong_rate=0
+
+# 15. A second cosine cycle of the MDM objective (as step 11 for RM + HER): 3600 more steps, 7000 in all.
+train_from mdm7000_peers mdm3400_peers 3600 1200 seed=0,1,2 backbone.attention=peers test_after_fit=false \
+  objective=mdm history=off sampler=vanilla sampler.steps=32
+collect mdm7000_peers mdm7000_peers
+$STUDY_WHOLE --checkpoints "$OUT"/mdm7000_peers_seed{0,1,2}.ckpt --levels easy hard --samplers vanilla topk_margin \
+  --out "$OUT/study_mdm7000_peers_1000.csv"
+$STUDY --checkpoints "$OUT"/mdm7000_peers_seed{0,1,2}.ckpt --levels easy hard --samplers vanilla topk_margin \
+  --out "$OUT/study_mdm7000_peers.csv"
+FROM=mdm7000_peers from_mdm mdm7000keep_peers "vanilla topk_margin rm_solve" history=her task.keep_rate=1.0
