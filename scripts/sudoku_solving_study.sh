@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates docs/results/sudoku_solving.md's numbers on a 2-core CPU (about 17.5 hours in all).
+# Regenerates docs/results/sudoku_solving.md's numbers on a 2-core CPU (about 18 hours in all).
 #
 #   bash scripts/sudoku_solving_study.sh [OUT_DIR]      (default: runs/sudoku_solving)
 #
@@ -52,6 +52,9 @@
 # 15. A second cosine cycle of the MDM objective, as step 11 did for RM + HER: 3600 more objective=mdm steps from
 #    each MDM model of step 13 (7000 in all); vanilla and topk_margin on the whole easy and hard files (and the first
 #    200); then step 13's 600 RM + HER keep-rate steps from each of these, the same three samplers as there.
+# 16. Which part of RM training costs the peers: step 13's RM + HER keep-rate steps from the 3400-step MDM models
+#    with the wrong digits in the inputs but no mask loss (loss.mask_weight=0), and with a fifth of the wrong
+#    digits (task.wrong_rate=0.1); the same three samplers on each.
 set -euo pipefail
 OUT=${1:-runs/sudoku_solving}
 mkdir -p "$OUT"
@@ -235,3 +238,7 @@ $STUDY_WHOLE --checkpoints "$OUT"/mdm7000_peers_seed{0,1,2}.ckpt --levels easy h
 $STUDY --checkpoints "$OUT"/mdm7000_peers_seed{0,1,2}.ckpt --levels easy hard --samplers vanilla topk_margin \
   --out "$OUT/study_mdm7000_peers.csv"
 FROM=mdm7000_peers from_mdm mdm7000keep_peers "vanilla topk_margin rm_solve" history=her task.keep_rate=1.0
+
+# 16. Wrong digits in the inputs without their MASK labels, and fewer wrong digits with them.
+from_mdm mdmkeep_nomaskloss_peers "vanilla topk_margin rm_solve" history=her task.keep_rate=1.0 loss.mask_weight=0
+from_mdm mdmkeep_wrong0.1_peers "vanilla topk_margin rm_solve" history=her task.keep_rate=1.0 task.wrong_rate=0.1
