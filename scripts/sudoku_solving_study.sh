@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates docs/results/sudoku_solving.md's numbers on a 2-core CPU (about 18 hours in all).
+# Regenerates docs/results/sudoku_solving.md's numbers on a 2-core CPU (about 20 hours in all).
 #
 #   bash scripts/sudoku_solving_study.sh [OUT_DIR]      (default: runs/sudoku_solving)
 #
@@ -55,6 +55,9 @@
 # 16. Which part of RM training costs the peers: step 13's RM + HER keep-rate steps from the 3400-step MDM models
 #    with the wrong digits in the inputs but no mask loss (loss.mask_weight=0), and with a fifth of the wrong
 #    digits (task.wrong_rate=0.1); the same three samplers on each.
+# 17. The wrong rate around step 16's 0.1: 0.05 and 0.2 from the 3400-step MDM models, and 600 more steps at 0.1
+#    from step 16's 0.1 models (1200 RM + HER steps in all, two cosine cycles); the same three samplers on each,
+#    and on the whole hard file for these three and step 16's 0.1 models.
 set -euo pipefail
 OUT=${1:-runs/sudoku_solving}
 mkdir -p "$OUT"
@@ -242,3 +245,14 @@ FROM=mdm7000_peers from_mdm mdm7000keep_peers "vanilla topk_margin rm_solve" his
 # 16. Wrong digits in the inputs without their MASK labels, and fewer wrong digits with them.
 from_mdm mdmkeep_nomaskloss_peers "vanilla topk_margin rm_solve" history=her task.keep_rate=1.0 loss.mask_weight=0
 from_mdm mdmkeep_wrong0.1_peers "vanilla topk_margin rm_solve" history=her task.keep_rate=1.0 task.wrong_rate=0.1
+
+# 17. The wrong rate at 0.05 and 0.2, and a second 600-step cycle at 0.1 from step 16's models.
+for rate in 0.05 0.2; do
+  from_mdm mdmkeep_wrong${rate}_peers "vanilla topk_margin rm_solve" history=her task.keep_rate=1.0 task.wrong_rate=$rate
+done
+FROM=mdmkeep_wrong0.1_peers from_mdm mdmkeep2_wrong0.1_peers "vanilla topk_margin rm_solve" history=her \
+  task.keep_rate=1.0 task.wrong_rate=0.1
+for name in mdmkeep_wrong0.1_peers mdmkeep_wrong0.05_peers mdmkeep_wrong0.2_peers mdmkeep2_wrong0.1_peers; do
+  $STUDY_WHOLE --checkpoints "$OUT"/${name}_seed{0,1,2}.ckpt --levels hard --samplers vanilla topk_margin rm_solve \
+    --out "$OUT/study_${name}_1000.csv"
+done
