@@ -57,7 +57,7 @@
 #    digits (task.wrong_rate=0.1); the same three samplers on each.
 # 17. The wrong rate around step 16's 0.1: 0.05 and 0.2 from the 3400-step MDM models, and 600 more steps at 0.1
 #    from step 16's 0.1 models (1200 RM + HER steps in all, two cosine cycles); the same three samplers on each,
-#    and on the whole hard file for these three and step 16's 0.1 models.
+#    and on the whole hard file for these three and step 16's two arms.
 set -euo pipefail
 OUT=${1:-runs/sudoku_solving}
 mkdir -p "$OUT"
@@ -252,7 +252,8 @@ for rate in 0.05 0.2; do
 done
 FROM=mdmkeep_wrong0.1_peers from_mdm mdmkeep2_wrong0.1_peers "vanilla topk_margin rm_solve" history=her \
   task.keep_rate=1.0 task.wrong_rate=0.1
-for name in mdmkeep_wrong0.1_peers mdmkeep_wrong0.05_peers mdmkeep_wrong0.2_peers mdmkeep2_wrong0.1_peers; do
+for name in mdmkeep_nomaskloss_peers mdmkeep_wrong0.1_peers mdmkeep_wrong0.05_peers mdmkeep_wrong0.2_peers \
+  mdmkeep2_wrong0.1_peers; do
   $STUDY_WHOLE --checkpoints "$OUT"/${name}_seed{0,1,2}.ckpt --levels hard --samplers vanilla topk_margin rm_solve \
     --out "$OUT/study_${name}_1000.csv"
 done
