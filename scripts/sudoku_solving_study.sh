@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates docs/results/sudoku_solving.md's numbers on a 2-core CPU (about 20 hours in all).
+# Regenerates docs/results/sudoku_solving.md's numbers on a 2-core CPU (about 21 hours in all).
 #
 #   bash scripts/sudoku_solving_study.sh [OUT_DIR]      (default: runs/sudoku_solving)
 #
@@ -58,6 +58,9 @@
 # 17. The wrong rate around step 16's 0.1: 0.05 and 0.2 from the 3400-step MDM models, and 600 more steps at 0.1
 #    from step 16's 0.1 models (1200 RM + HER steps in all, two cosine cycles); the same three samplers on each,
 #    and on the whole hard file for these three and step 16's two arms.
+# 18. One reveal a pass (budget 64) on the whole files: vanilla and topk_margin with step 15's MDM models on easy and
+#    hard (the easy goal), and the three samplers with step 16's wrong-rate-0.1 models on hard (does rm_solve's
+#    margin over the peers widen with the budget?).
 set -euo pipefail
 OUT=${1:-runs/sudoku_solving}
 mkdir -p "$OUT"
@@ -257,3 +260,10 @@ for name in mdmkeep_nomaskloss_peers mdmkeep_wrong0.1_peers mdmkeep_wrong0.05_pe
   $STUDY_WHOLE --checkpoints "$OUT"/${name}_seed{0,1,2}.ckpt --levels hard --samplers vanilla topk_margin rm_solve \
     --out "$OUT/study_${name}_1000.csv"
 done
+
+# 18. One reveal a pass: budget 64 on the whole easy and hard files.
+STUDY_64="python scripts/sudoku_solving_study.py --budget 64 --jobs 2"
+$STUDY_64 --checkpoints "$OUT"/mdm7000_peers_seed{0,1,2}.ckpt --levels easy hard --samplers vanilla topk_margin \
+  --out "$OUT/study_mdm7000_peers_1000_b64.csv"
+$STUDY_64 --checkpoints "$OUT"/mdmkeep_wrong0.1_peers_seed{0,1,2}.ckpt --levels hard --samplers vanilla topk_margin \
+  rm_solve --out "$OUT/study_mdmkeep_wrong0.1_peers_1000_b64.csv"
