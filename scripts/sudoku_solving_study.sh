@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates docs/results/sudoku_solving.md's numbers on a 2-core CPU (about 21 hours in all).
+# Regenerates docs/results/sudoku_solving.md's numbers on a 2-core CPU (about 23 hours in all).
 #
 #   bash scripts/sudoku_solving_study.sh [OUT_DIR]      (default: runs/sudoku_solving)
 #
@@ -61,6 +61,8 @@
 # 18. One reveal a pass (budget 64) on the whole files: vanilla and topk_margin with step 15's MDM models on easy and
 #    hard (the easy goal), and the three samplers with step 16's wrong-rate-0.1 models on hard (does rm_solve's
 #    margin over the peers widen with the budget?).
+# 19. entropy and remdm at budget 64 on the easy file with step 15's MDM models; a third cosine cycle of the MDM
+#    objective (3600 more steps, 10600 in all), vanilla and topk_margin at budget 64 on the whole easy and hard files.
 set -euo pipefail
 OUT=${1:-runs/sudoku_solving}
 mkdir -p "$OUT"
@@ -267,3 +269,13 @@ $STUDY_64 --checkpoints "$OUT"/mdm7000_peers_seed{0,1,2}.ckpt --levels easy hard
   --out "$OUT/study_mdm7000_peers_1000_b64.csv"
 $STUDY_64 --checkpoints "$OUT"/mdmkeep_wrong0.1_peers_seed{0,1,2}.ckpt --levels hard --samplers vanilla topk_margin \
   rm_solve --out "$OUT/study_mdmkeep_wrong0.1_peers_1000_b64.csv"
+
+# 19. The other two peers (entropy, remdm) at one reveal a pass on the easy file with step 15's models, and a third
+# cosine cycle of the MDM objective: 3600 more steps from each, 10600 in all; vanilla and topk_margin at budget 64.
+$STUDY_64 --checkpoints "$OUT"/mdm7000_peers_seed{0,1,2}.ckpt --levels easy --samplers entropy remdm \
+  --out "$OUT/study_mdm7000_peers_1000_b64_more.csv"
+train_from mdm10600_peers mdm7000_peers 3600 1200 seed=0,1,2 backbone.attention=peers test_after_fit=false \
+  objective=mdm history=off sampler=vanilla sampler.steps=32
+collect mdm10600_peers mdm10600_peers
+$STUDY_64 --checkpoints "$OUT"/mdm10600_peers_seed{0,1,2}.ckpt --levels easy hard --samplers vanilla topk_margin \
+  --out "$OUT/study_mdm10600_peers_1000_b64.csv"
