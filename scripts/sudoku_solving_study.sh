@@ -238,9 +238,14 @@ from_mdm mdmmore_peers "vanilla topk_margin" objective=mdm history=off sampler=v
 from_mdm mdmkeep_nowrong_peers "vanilla topk_margin rm_solve" history=her task.keep_rate=1.0 task.wrong_rate=0
 
 # 15. A second cosine cycle of the MDM objective (as step 11 for RM + HER): 3600 more steps, 7000 in all.
-train_from mdm7000_peers mdm3400_peers 3600 1200 seed=0,1,2 backbone.attention=peers test_after_fit=false \
-  objective=mdm history=off sampler=vanilla sampler.steps=32
-collect mdm7000_peers mdm7000_peers
+# mdm_cycle NAME FROM: one more cosine cycle of the MDM objective, 3600 steps from each of FROM's models (3 seeds,
+# peer attention) into OUT/NAME, collected as OUT/NAME_seedS.ckpt (steps 15 and 19).
+mdm_cycle() {
+  train_from $1 $2 3600 1200 seed=0,1,2 backbone.attention=peers test_after_fit=false objective=mdm history=off \
+    sampler=vanilla sampler.steps=32
+  collect $1 $1
+}
+mdm_cycle mdm7000_peers mdm3400_peers
 $STUDY_WHOLE --checkpoints "$OUT"/mdm7000_peers_seed{0,1,2}.ckpt --levels easy hard --samplers vanilla topk_margin \
   --out "$OUT/study_mdm7000_peers_1000.csv"
 $STUDY --checkpoints "$OUT"/mdm7000_peers_seed{0,1,2}.ckpt --levels easy hard --samplers vanilla topk_margin \
@@ -274,8 +279,6 @@ $STUDY_64 --checkpoints "$OUT"/mdmkeep_wrong0.1_peers_seed{0,1,2}.ckpt --levels 
 # cosine cycle of the MDM objective: 3600 more steps from each, 10600 in all; vanilla and topk_margin at budget 64.
 $STUDY_64 --checkpoints "$OUT"/mdm7000_peers_seed{0,1,2}.ckpt --levels easy --samplers entropy remdm \
   --out "$OUT/study_mdm7000_peers_1000_b64_more.csv"
-train_from mdm10600_peers mdm7000_peers 3600 1200 seed=0,1,2 backbone.attention=peers test_after_fit=false \
-  objective=mdm history=off sampler=vanilla sampler.steps=32
-collect mdm10600_peers mdm10600_peers
+mdm_cycle mdm10600_peers mdm7000_peers
 $STUDY_64 --checkpoints "$OUT"/mdm10600_peers_seed{0,1,2}.ckpt --levels easy hard --samplers vanilla topk_margin \
   --out "$OUT/study_mdm10600_peers_1000_b64.csv"
