@@ -40,5 +40,9 @@ def validate_train(cfg: DictConfig) -> None:
     _require(all(w >= 0 for w in weights) and any(w > 0 for w in weights), f"loss weights must be >= 0, not all 0: {weights}")
     _require(cfg.optim.lr > 0, f"optim.lr must be > 0, got {cfg.optim.lr}")
     _require(cfg.trainer.max_steps and cfg.trainer.max_steps > 0, "trainer.max_steps must be a positive number of steps")
+    ema = cfg.get("ema_decay")
+    _require(ema is None or (isinstance(ema, float) and 0.0 < ema < 1.0), f"ema_decay must be null or in (0, 1), got {ema!r}")
+    _require(ema is None or "FSDP" not in str(cfg.trainer.get("strategy")),
+             "ema_decay needs the whole model on each device; Lightning's weight averaging does not shard (use trainer=ddp)")
     _require(cfg.resume == "never" or cfg.resume == "auto" or Path(str(cfg.resume)).is_file(),
              f"resume must be 'never', 'auto' or an existing checkpoint file, got {cfg.resume!r}")
