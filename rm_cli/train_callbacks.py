@@ -1,9 +1,10 @@
-"""Lightning callbacks that keep a training run recoverable: a recent last.ckpt, and no step on a bad loss."""
+"""Lightning callbacks that keep a training run recoverable: a recent last.ckpt, no step on a bad loss, and the raw
+weights beside their moving average."""
 
 from pathlib import Path
 
 import torch
-from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.callbacks import Callback, EMAWeightAveraging, ModelCheckpoint
 
 from rm_cli.errors import UserError
 
@@ -22,6 +23,18 @@ class LastCheckpoint(ModelCheckpoint):
     def on_train_end(self, trainer, pl_module) -> None:
         if not self._should_skip_saving_checkpoint(trainer):
             self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+
+
+class MovingAverage(EMAWeightAveraging):
+    """Lightning's EMA of the weights, minus its last act: copying the average into the model when training ends.
+
+    Every checkpoint already holds the average as `state_dict` (what eval and infer load) and the raw weights as
+    `current_model_state`; with the copy, the raw weights of the final last.ckpt would be lost whenever max_steps is
+    not a multiple of checkpoint_every_n_steps (its save then comes after the copy).
+    """
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        pass
 
 
 class StopOnNonFiniteLoss(Callback):

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates docs/results/sudoku_solving.md's numbers on a 2-core CPU (about 23 hours in all).
+# Regenerates docs/results/sudoku_solving.md's numbers on a 2-core CPU (about 25 hours in all).
 #
 #   bash scripts/sudoku_solving_study.sh [OUT_DIR]      (default: runs/sudoku_solving)
 #
@@ -63,6 +63,8 @@
 #    margin over the peers widen with the budget?).
 # 19. entropy and remdm at budget 64 on the easy file with step 15's MDM models; a third cosine cycle of the MDM
 #    objective (3600 more steps, 10600 in all), vanilla and topk_margin at budget 64 on the whole easy and hard files.
+# 20. Step 15's second cycle again with an exponential moving average of the weights (ema_decay=0.999; the raw
+#    weights follow step 15's exactly), vanilla and topk_margin at budget 64 on the whole easy and hard files.
 set -euo pipefail
 OUT=${1:-runs/sudoku_solving}
 mkdir -p "$OUT"
@@ -238,12 +240,13 @@ from_mdm mdmmore_peers "vanilla topk_margin" objective=mdm history=off sampler=v
 from_mdm mdmkeep_nowrong_peers "vanilla topk_margin rm_solve" history=her task.keep_rate=1.0 task.wrong_rate=0
 
 # 15. A second cosine cycle of the MDM objective (as step 11 for RM + HER): 3600 more steps, 7000 in all.
-# mdm_cycle NAME FROM: one more cosine cycle of the MDM objective, 3600 steps from each of FROM's models (3 seeds,
-# peer attention) into OUT/NAME, collected as OUT/NAME_seedS.ckpt (steps 15 and 19).
+# mdm_cycle NAME FROM [OVERRIDES...]: one more cosine cycle of the MDM objective, 3600 steps from each of FROM's
+# models (3 seeds, peer attention) into OUT/NAME, collected as OUT/NAME_seedS.ckpt (steps 15, 19 and 20).
 mdm_cycle() {
-  train_from $1 $2 3600 1200 seed=0,1,2 backbone.attention=peers test_after_fit=false objective=mdm history=off \
-    sampler=vanilla sampler.steps=32
-  collect $1 $1
+  local name=$1 from=$2; shift 2
+  train_from $name $from 3600 1200 seed=0,1,2 backbone.attention=peers test_after_fit=false objective=mdm history=off \
+    sampler=vanilla sampler.steps=32 "$@"
+  collect $name $name
 }
 mdm_cycle mdm7000_peers mdm3400_peers
 $STUDY_WHOLE --checkpoints "$OUT"/mdm7000_peers_seed{0,1,2}.ckpt --levels easy hard --samplers vanilla topk_margin \
@@ -282,3 +285,8 @@ $STUDY_64 --checkpoints "$OUT"/mdm7000_peers_seed{0,1,2}.ckpt --levels easy --sa
 mdm_cycle mdm10600_peers mdm7000_peers
 $STUDY_64 --checkpoints "$OUT"/mdm10600_peers_seed{0,1,2}.ckpt --levels easy hard --samplers vanilla topk_margin \
   --out "$OUT/study_mdm10600_peers_1000_b64.csv"
+
+# 20. Step 15's second cycle with a moving average of the weights (the raw weights are step 15's, step for step).
+mdm_cycle mdm7000ema_peers mdm3400_peers ema_decay=0.999
+$STUDY_64 --checkpoints "$OUT"/mdm7000ema_peers_seed{0,1,2}.ckpt --levels easy hard --samplers vanilla topk_margin \
+  --out "$OUT/study_mdm7000ema_peers_1000_b64.csv"

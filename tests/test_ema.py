@@ -1,4 +1,5 @@
-"""ema_decay=D: the checkpoint a run ends with holds the exponential moving average of its weights."""
+"""ema_decay=D: the checkpoint a run ends with holds the exponential moving average of its weights
+(what eval and infer load) and keeps the raw weights beside it."""
 
 import pytest
 import torch
@@ -21,8 +22,8 @@ def restore_threads():
     torch.set_num_threads(before)
 
 
-def _final_weights(run_dir) -> dict[str, torch.Tensor]:
-    return torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+def _final_weights(run_dir, key="state_dict") -> dict[str, torch.Tensor]:
+    return torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)[key]
 
 
 def test_the_final_checkpoint_is_the_moving_average_with_the_given_decay(tmp_path):
@@ -39,6 +40,8 @@ def test_the_final_checkpoint_is_the_moving_average_with_the_given_decay(tmp_pat
     for key in moved:
         w1 = 2 * runs[0.5][key] - w2[key]
         torch.testing.assert_close(runs[0.9][key], 0.9 * w1 + 0.1 * w2[key], rtol=0, atol=1e-5)
+    raw = _final_weights(tmp_path / "ema0.9", "current_model_state")
+    assert all(torch.equal(raw[k], w2[k]) for k in w2)  # the raw weights are the plain run's, bit for bit
 
 
 @pytest.mark.parametrize("decay", ["1.0", "0", "-0.5", "fast"])

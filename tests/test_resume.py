@@ -37,10 +37,11 @@ def _all_checkpoints_load(ckpt_dir) -> dict[str, int]:
     return {p.name: torch.load(p, weights_only=True)["global_step"] for p in sorted(ckpt_dir.glob("*.ckpt"))}
 
 
-def test_sigkill_mid_run_then_resume_auto_matches_an_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize("averaging", [[], ["ema_decay=0.9"]], ids=["plain", "ema"])
+def test_sigkill_mid_run_then_resume_auto_matches_an_uninterrupted_run(tmp_path, averaging):
     run_dir = tmp_path / "run"
     last = run_dir / "checkpoints" / "last.ckpt"
-    proc = _train(run_dir)
+    proc = _train(run_dir, *averaging)
     deadline = time.monotonic() + 120
     while not last.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -52,19 +53,20 @@ def test_sigkill_mid_run_then_resume_auto_matches_an_uninterrupted_run(tmp_path)
 
     torn = run_dir / "checkpoints" / ".last.ckpt.k1ll3d.tmp"  # what a kill during a checkpoint write leaves
     torn.write_bytes(b"PK\x03\x04 half a checkpoint")
-    resumed = _train(run_dir, "resume=auto")
+    resumed = _train(run_dir, "resume=auto", *averaging)
     _, err = resumed.communicate(timeout=240)
     assert resumed.returncode == 0, err[-3000:]
     steps = _all_checkpoints_load(run_dir / "checkpoints")
     assert steps["last.ckpt"] == STEPS and not torn.exists()
 
     # Model, optimizer, scheduler, step, RNG and data position all came back: the weights equal
-    # those of a run that was never interrupted.
-    reference = fit(OmegaConf.create(train_config(*ARGS)), tmp_path / "reference")
-    a = torch.load(last, weights_only=True)["state_dict"]
-    b = torch.load(reference["last_checkpoint"], weights_only=True)["state_dict"]
-    for key in a:
-        torch.testing.assert_close(a[key], b[key], rtol=0, atol=1e-6)
+    # those of a run that was never interrupted (with ema_decay, both the average and the raw weights).
+    reference = fit(OmegaConf.create(train_config(*ARGS, *averaging)), tmp_path / "reference")
+    resumed_state, reference_state = torch.load(last, weights_only=True), torch.load(reference["last_checkpoint"], weights_only=True)
+    for part in ["state_dict"] + (["current_model_state"] if averaging else []):
+        a, b = resumed_state[part], reference_state[part]
+        for key in a:
+            torch.testing.assert_close(a[key], b[key], rtol=0, atol=1e-6)
 
 
 def test_a_checkpoint_write_that_dies_midway_leaves_the_old_file_whole(tmp_path, monkeypatch):
