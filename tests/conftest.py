@@ -32,6 +32,14 @@ def tiny_run(tmp_path_factory):
     return run_dir
 
 
+@pytest.fixture(autouse=True)
+def restore_threads():
+    """fit() applies the run's `threads` to this process; give every later test its thread count back."""
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def generator():
     return torch.Generator().manual_seed(0)

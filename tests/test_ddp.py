@@ -29,14 +29,6 @@ SMALL = [*TINY, "threads=1", "trainer.max_steps=6", "trainer.val_check_interval=
          "test_after_fit=false", "optim.warmup_steps=1", "optim.lr=1e-2", "batch_size=16"]
 
 
-@pytest.fixture(autouse=True)
-def restore_threads():
-    """fit() applies threads=1 to this process; give later tests their thread count back."""
-    before = torch.get_num_threads()
-    yield
-    torch.set_num_threads(before)
-
-
 def fit_here(run_dir, *overrides) -> dict:
     """`rm train` in this process (no Hydra run): same code path from the composed config on."""
     return fit(OmegaConf.create(train_config(*SMALL, *overrides)), run_dir)

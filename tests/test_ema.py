@@ -15,13 +15,6 @@ TWO_STEPS = [*TINY, "threads=1", "trainer.max_steps=2", "trainer.val_check_inter
              "optim.warmup_steps=0", "optim.lr=1e-2", "seed=3"]
 
 
-@pytest.fixture(autouse=True)
-def restore_threads():
-    before = torch.get_num_threads()
-    yield
-    torch.set_num_threads(before)
-
-
 def _final_weights(run_dir, key="state_dict") -> dict[str, torch.Tensor]:
     return torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)[key]
 

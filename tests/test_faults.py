@@ -24,14 +24,6 @@ QUICK = [*TINY, "threads=1", "trainer.max_steps=8", "trainer.val_check_interval=
          "test_after_fit=false"]
 
 
-@pytest.fixture(autouse=True)
-def restore_threads():
-    """fit() applies threads=1 to this process; give later tests their thread count back."""
-    before = torch.get_num_threads()
-    yield
-    torch.set_num_threads(before)
-
-
 def _cfg(*overrides):
     return OmegaConf.create(train_config(*QUICK, *overrides))
 

@@ -13,13 +13,6 @@ from rm_cli.errors import UserError
 QUICK = [*TINY, "threads=1", "trainer.max_steps=2", "trainer.val_check_interval=2", "test_after_fit=false"]
 
 
-@pytest.fixture(autouse=True)
-def restore_threads():
-    before = torch.get_num_threads()
-    yield
-    torch.set_num_threads(before)
-
-
 def _weights(run_dir):
     state = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
     return state["global_step"], {k: v for k, v in state["state_dict"].items()}

@@ -19,14 +19,6 @@ ARGS = [*TINY, "threads=1", f"trainer.max_steps={STEPS}", f"trainer.val_check_in
         "checkpoint_every_n_steps=4", "test_after_fit=false", "optim.warmup_steps=1"]
 
 
-@pytest.fixture(autouse=True)
-def restore_threads():
-    """fit() applies threads=1 to this process; give later tests their thread count back."""
-    before = torch.get_num_threads()
-    yield
-    torch.set_num_threads(before)
-
-
 def _train(run_dir, *extra) -> subprocess.Popen:
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     return subprocess.Popen([str(BIN / "rm"), "train", f"run_dir={run_dir}", *ARGS, *extra], cwd=ROOT, env=env,
