@@ -58,7 +58,7 @@ class RMLightningModule(L.LightningModule):
             return {"gold": gold, "editable": editable, "noisy": noisy, "masked": masked, "ratio": ratio}
         # A task may bring each example's own wrong-token candidates (text + native corruption).
         extra = {"candidates": batch["wrong_candidates"]} if "wrong_candidates" in batch else {}
-        wrong = self.corruption(gold, self.task.vocab_size, mask_id, generator=generator, **extra)
+        wrong = self.corruption(gold, self.task.vocab_size, mask_id, generator=generator, editable=editable, **extra)
         traj = self.simulator(gold, batch["rule"], wrong, mask_id, generator=generator)
         return {"editable": editable, "states": traj.states, "t": traj.t, "labels": traj.labels, "kind": traj.kind}
 
