@@ -16,7 +16,7 @@ class UniformCorruption:
     def __init__(self, low: int = 0, high: int | None = None):
         self.low, self.high = low, high
 
-    def __call__(self, gold: torch.Tensor, vocab_size: int, mask_id: int, generator=None, editable=None) -> torch.Tensor:
+    def __call__(self, gold: torch.Tensor, vocab_size: int, mask_id: int, generator=None, kept=None) -> torch.Tensor:
         high = self.high if self.high is not None else vocab_size
         ids = torch.arange(self.low, high, device=gold.device)
         ids = ids[ids != mask_id]
@@ -96,7 +96,7 @@ class NativeCorruption:
         self.rows = {row.numpy().tobytes(): i for i, row in enumerate(self.gold)}
 
     def __call__(self, gold: torch.Tensor, vocab_size: int, mask_id: int, generator=None, candidates=None,
-                 editable=None) -> torch.Tensor:
+                 kept=None) -> torch.Tensor:
         """`candidates` [B, N, k]: the batch brings each example's top-k itself (the text task's
         stream reads them from its cache), so no lookup by board is needed."""
         if candidates is not None:

@@ -16,7 +16,7 @@ from rm_cli.history import make_history
 from rm_cli.mdm_loss import mask_at_random_ratio, mdm_loss
 from rm_cli.model import Denoiser, first_editable_column, input_embeddings
 from rm_cli.rm_loss import RMLoss
-from rm_cli.trajectory import TrajectorySimulator
+from rm_cli.trajectory import KEEP, TrajectorySimulator
 
 
 def build_denoiser(cfg, task) -> Denoiser:
@@ -56,9 +56,11 @@ class RMLightningModule(L.LightningModule):
         if self.objective == "mdm":
             noisy, masked, ratio = mask_at_random_ratio(gold, editable, mask_id, generator=generator)
             return {"gold": gold, "editable": editable, "noisy": noisy, "masked": masked, "ratio": ratio}
-        # A task may bring each example's own wrong-token candidates (text + native corruption).
+        # A task may bring each example's own wrong-token candidates (text + native corruption),
+        # and may read which positions show their gold token all along (rule KEEP: givens, kept blanks).
         extra = {"candidates": batch["wrong_candidates"]} if "wrong_candidates" in batch else {}
-        wrong = self.corruption(gold, self.task.vocab_size, mask_id, generator=generator, editable=editable, **extra)
+        kept = batch["rule"] == KEEP
+        wrong = self.corruption(gold, self.task.vocab_size, mask_id, generator=generator, kept=kept, **extra)
         traj = self.simulator(gold, batch["rule"], wrong, mask_id, generator=generator)
         return {"editable": editable, "states": traj.states, "t": traj.t, "labels": traj.labels, "kind": traj.kind}
 

@@ -12,7 +12,7 @@ from rm_cli.errors import UserError
 
 class SourceTokens:
     def __call__(self, gold: torch.Tensor, vocab_size: int, mask_id: int, generator=None, candidates=None,
-                 editable=None) -> torch.Tensor:
+                 kept=None) -> torch.Tensor:
         if candidates is None:
             raise UserError("corruption=source needs a task whose batches carry their own wrong tokens (task=image)")
         return candidates[..., 0].to(gold.device)

@@ -1,10 +1,11 @@
-"""corruption=consistent: Sudoku wrong digits that no given rules out, like the model's own mistakes.
+"""corruption=consistent: Sudoku wrong digits that nothing visible rules out, like the model's own mistakes.
 
-A uniform wrong digit in a solving board usually repeats a given of its row, column or box, so RM
-training on them teaches the mask head to spot clashes with givens. The digits a model gets wrong
-when it decodes never clash with a given (docs/results/sudoku_solving.md, step 12): this corruption
-draws the wrong digit uniformly among those the cell's given peers leave open, gold excluded, and
-falls back to any digit but gold where gold is the only one left open.
+A uniform wrong digit in a solving board usually repeats a digit of its row, column or box, so RM
+training on them teaches the mask head to spot clashes. The digits a model gets wrong when it
+decodes clash with nothing it has seen (docs/results/sudoku_solving.md, step 12): this corruption
+draws the wrong digit uniformly among those that no kept peer (a given, or a blank that shows its
+gold digit all along) shows, gold excluded, and falls back to any digit but gold where gold is the
+only one left open.
 """
 
 import torch
@@ -13,10 +14,10 @@ from rm_cli.errors import UserError
 from rm_cli.tasks.sudoku.grid import N_CELLS, N_DIGITS, PEERS
 
 
-def open_wrong_digits(gold: torch.Tensor, editable: torch.Tensor) -> torch.Tensor:
-    """[B, 81, 9] bool: the digits other than gold that no given among the cell's peers shows
+def open_wrong_digits(gold: torch.Tensor, kept: torch.Tensor) -> torch.Tensor:
+    """[B, 81, 9] bool: the digits other than gold that no kept cell among the cell's peers shows
     (all digits other than gold where that leaves none)."""
-    shown = torch.nn.functional.one_hot(gold.clamp(max=N_DIGITS - 1), N_DIGITS).float() * (~editable).unsqueeze(-1)
+    shown = torch.nn.functional.one_hot(gold.clamp(max=N_DIGITS - 1), N_DIGITS).float() * kept.unsqueeze(-1)
     ruled_out = torch.einsum("ij,bjd->bid", PEERS.float(), shown) > 0
     not_gold = torch.ones_like(ruled_out).scatter_(-1, gold.unsqueeze(-1).clamp(max=N_DIGITS - 1), False)
     allowed = ~ruled_out & not_gold
@@ -24,11 +25,11 @@ def open_wrong_digits(gold: torch.Tensor, editable: torch.Tensor) -> torch.Tenso
 
 
 class ConsistentDigits:
-    """A wrong digit drawn uniformly among `open_wrong_digits` (the batch's `editable` marks the blanks)."""
+    """A wrong digit drawn uniformly among `open_wrong_digits`; `kept` [B, 81] comes from the trajectory rules."""
 
     def __call__(self, gold: torch.Tensor, vocab_size: int, mask_id: int, generator=None, candidates=None,
-                 editable: torch.Tensor | None = None) -> torch.Tensor:
-        if editable is None or gold.shape[-1] != N_CELLS or vocab_size != N_DIGITS + 1:
+                 kept: torch.Tensor | None = None) -> torch.Tensor:
+        if kept is None or gold.shape[-1] != N_CELLS or vocab_size != N_DIGITS + 1:
             raise UserError("corruption=consistent is for task=sudoku task.mode=solve (81 cells, givens fixed)")
-        weights = open_wrong_digits(gold, editable.bool()).float().view(-1, N_DIGITS)
+        weights = open_wrong_digits(gold, kept.bool()).float().view(-1, N_DIGITS)
         return torch.multinomial(weights, 1, generator=generator).view(gold.shape).to(gold.device)
