@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from benchmarks.common import train_config
-from conftest import TINY
+from conftest import TINY, run_cli
 from rm_cli.errors import UserError
 from rm_cli.lightning_module import RMLightningModule
 from rm_cli.tasks.sudoku.corruption import ConsistentDigits, open_wrong_digits
@@ -60,6 +60,9 @@ def test_training_trajectories_show_only_consistent_wrong_digits():
     assert allowed.gather(-1, shown.clamp(max=8).unsqueeze(-1)).squeeze(-1)[wrong].all()
 
 
-def test_other_tasks_get_one_clear_error():
+def test_other_tasks_get_one_clear_error(tmp_path):
+    proc = run_cli("train", f"run_dir={tmp_path}", "task=sudoku", "corruption=consistent")  # revision mode
+    assert proc.returncode == 2 and "corruption=consistent is for task.mode=solve" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "checkpoints").exists()
     with pytest.raises(UserError, match="task=sudoku task.mode=solve"):
         ConsistentDigits()(torch.zeros(2, 20, dtype=torch.long), 50, 49, kept=torch.ones(2, 20, dtype=torch.bool))

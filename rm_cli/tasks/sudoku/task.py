@@ -83,13 +83,16 @@ class SudokuTask(Task):
 
     def __init__(self, name: str = "sudoku", mode: str = "revision", min_wrong: int = 4, max_wrong: int = 20,
                  train_pool: int = 20000, val_size: int = 256, test_size: int | None = None,
-                 native_cache: str | None = None, **solve_options):
+                 native_cache: str | None = None, corruption_target: str | None = None, **solve_options):
         if mode not in MODES:
             raise UserError(f"task.mode={mode!r} is not one of: {', '.join(MODES)}")
         if not 1 <= min_wrong <= max_wrong <= 81:
             raise UserError(f"need 1 <= task.min_wrong <= task.max_wrong <= 81, got {min_wrong}..{max_wrong}")
         if native_cache is not None:
             raise UserError("corruption=native is implemented for task.mode=solve (its boards come from the cache)")
+        if mode == "revision" and str(corruption_target).endswith(".ConsistentDigits"):
+            raise UserError("corruption=consistent is for task.mode=solve (on a full revision board no wrong digit is "
+                            "consistent with the others)")
         unknown = set(solve_options) - SOLVE_OPTIONS
         if unknown:
             raise UserError(f"unknown task option(s): {', '.join(sorted(unknown))}")
