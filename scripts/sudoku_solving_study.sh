@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates docs/results/sudoku_solving.md's numbers on a 2-core CPU (about 25 hours in all).
+# Regenerates docs/results/sudoku_solving.md's numbers on a 2-core CPU (about 26 hours in all).
 #
 #   bash scripts/sudoku_solving_study.sh [OUT_DIR]      (default: runs/sudoku_solving)
 #
@@ -65,6 +65,9 @@
 #    objective (3600 more steps, 10600 in all), vanilla and topk_margin at budget 64 on the whole easy and hard files.
 # 20. Step 15's second cycle again with an exponential moving average of the weights (ema_decay=0.999; the raw
 #    weights follow step 15's exactly), vanilla and topk_margin at budget 64 on the whole easy and hard files.
+# 21. Step 16's RM + HER keep-rate steps from the 3400-step MDM models with wrong digits that no kept cell rules
+#    out (corruption=consistent) at wrong rates 0.1 and 0.5; the three samplers on each (first 200 easy and hard,
+#    and the whole hard file), and the re-mask diagnostic of seed 0's 0.1 model on hard.
 set -euo pipefail
 OUT=${1:-runs/sudoku_solving}
 mkdir -p "$OUT"
@@ -290,3 +293,13 @@ $STUDY_64 --checkpoints "$OUT"/mdm10600_peers_seed{0,1,2}.ckpt --levels easy har
 mdm_cycle mdm7000ema_peers mdm3400_peers ema_decay=0.999
 $STUDY_64 --checkpoints "$OUT"/mdm7000ema_peers_seed{0,1,2}.ckpt --levels easy hard --samplers vanilla topk_margin \
   --out "$OUT/study_mdm7000ema_peers_1000_b64.csv"
+
+# 21. Wrong digits like the model's own: none repeats a given or kept blank of its row, column or box.
+for rate in 0.1 0.5; do
+  from_mdm mdmkeep_consistent${rate}_peers "vanilla topk_margin rm_solve" history=her task.keep_rate=1.0 \
+    task.wrong_rate=$rate corruption=consistent
+  $STUDY_WHOLE --checkpoints "$OUT"/mdmkeep_consistent${rate}_peers_seed{0,1,2}.ckpt --levels hard \
+    --samplers vanilla topk_margin rm_solve --out "$OUT/study_mdmkeep_consistent${rate}_peers_1000.csv"
+done
+python scripts/sudoku_remask_diagnostic.py --levels hard --limit 200 --checkpoint "$OUT/mdmkeep_consistent0.1_peers_seed0.ckpt" \
+  --out "$OUT/diagnostic_mdmkeep_consistent0.1_peers_seed0.json"
