@@ -17,9 +17,9 @@ from rm_cli.tasks.sudoku.grid import N_CELLS, N_DIGITS, PEERS
 def open_wrong_digits(gold: torch.Tensor, kept: torch.Tensor) -> torch.Tensor:
     """[B, 81, 9] bool: the digits other than gold that no kept cell among the cell's peers shows
     (all digits other than gold where that leaves none)."""
-    shown = torch.nn.functional.one_hot(gold.clamp(max=N_DIGITS - 1), N_DIGITS).float() * kept.unsqueeze(-1)
+    shown = torch.nn.functional.one_hot(gold, N_DIGITS).float() * kept.unsqueeze(-1)
     ruled_out = torch.einsum("ij,bjd->bid", PEERS.float(), shown) > 0
-    not_gold = torch.ones_like(ruled_out).scatter_(-1, gold.unsqueeze(-1).clamp(max=N_DIGITS - 1), False)
+    not_gold = torch.ones_like(ruled_out).scatter_(-1, gold.unsqueeze(-1), False)
     allowed = ~ruled_out & not_gold
     return torch.where(allowed.any(-1, keepdim=True), allowed, not_gold)
 
