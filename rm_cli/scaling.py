@@ -34,7 +34,7 @@ def sampler_configs(names, chosen: DictConfig, chosen_name: str | None = None) -
     `rm_solve` when `sampler=rm`, the default, is chosen."""
     registered = {f"{cls.__module__}.{cls.__qualname__}" for cls in SAMPLERS.values()}
     out = {}
-    for name in budgeted_samplers() if names is None else [str(n) for n in names]:
+    for name in compared_by_default() if names is None else [str(n) for n in names]:
         path = sampler_preset(name)
         cfg = OmegaConf.load(path) if path.is_file() else None
         if cfg is None or cfg.get("_target_") not in registered:
@@ -58,6 +58,12 @@ def budgeted_samplers() -> list[str]:
     return [name for name in sorted(SAMPLERS) if has_budget(name)]
 
 
+def compared_by_default() -> list[str]:
+    """What `scaling_samplers: null` compares: the budgeted samplers that decode on their own (not best_of,
+    which runs another sampler several times and is listed by name)."""
+    return [name for name in budgeted_samplers() if not SAMPLERS[name].wraps_another]
+
+
 def with_budget(cfg: DictConfig, budget: int) -> DictConfig:
     """The sampler config whose turns cost at most `budget` forward passes per example."""
     if budget < 1:
@@ -78,11 +84,12 @@ def sweep(model, task, examples, configs: dict[str, DictConfig], budgets, batch_
     """One row per (sampler, budget): the task's metrics plus the measured NFE. `history` labels
     the checkpoint's history setting, so CSVs of several checkpoints can be joined. seed and device
     are the eval's: per-example draws at temperature > 0 and where the model decodes, as in one eval."""
-    # every (sampler, budget) config first, so a sampler that takes no budget fails before any decoding
-    planned = {(name, int(budget)): with_budget(base, int(budget)) for name, base in configs.items() for budget in budgets}
+    # every (sampler, budget) first, so a sampler that takes no budget (or too small a one) fails before any decoding
+    planned = {(name, int(budget)): instantiate(with_budget(base, int(budget)))
+               for name, base in configs.items() for budget in budgets}
     rows = []
-    for (name, budget), cfg in planned.items():
-        result = decode_examples(instantiate(cfg), model, examples, batch_size, record_trajectory=True,
+    for (name, budget), sampler in planned.items():
+        result = decode_examples(sampler, model, examples, batch_size, record_trajectory=True,
                                  description=f"{name} @ {budget}", seed=seed, device=device)
         metrics = task.metrics(examples, result)
         nfe = result.nfe.float()

@@ -42,9 +42,25 @@ def score(job: tuple) -> list[dict]:
     module = load_checkpoint(checkpoint, task_cfg)
     task = instantiate(task_cfg).for_checkpoint(module.task)
     examples = task.eval_examples(None if level in LEVELS else level, limit)
-    configs = scaling.sampler_configs(samplers, OmegaConf.create({"_target_": None}))
+    configs = sampler_configs(samplers)
     rows = scaling.sweep(module.model, task, examples, configs, [budget], batch_size, module.cfg.history.name)
     return [{"checkpoint": str(checkpoint), "seed": module.cfg.seed, "level": level, "n": len(examples), **row} for row in rows]
+
+
+def sampler_configs(names: list[str] | None) -> dict:
+    """conf/sampler presets by name; `NAME:KEY=VALUE,...` is the preset with those keys changed (its own column)."""
+    from omegaconf import OmegaConf
+
+    from rm_cli import scaling
+
+    if names is None:
+        return scaling.sampler_configs(None, OmegaConf.create({"_target_": None}))
+    out = {}
+    for name in names:
+        preset, _, changes = name.partition(":")
+        (cfg,) = scaling.sampler_configs([preset], OmegaConf.create({"_target_": None})).values()
+        out[name] = OmegaConf.merge(cfg, OmegaConf.from_dotlist(changes.split(","))) if changes else cfg
+    return out
 
 
 def table(rows: list[dict], metric: str = "exact_pct", by_history: bool = False) -> str:
@@ -72,7 +88,8 @@ def main() -> None:
     what.add_argument("--checkpoints", nargs="+")
     what.add_argument("--from-csv", nargs="+", help="join the rows of these study CSVs instead of decoding")
     parser.add_argument("--levels", nargs="+", default=list(LEVELS), help="easy|medium|hard or kaidoku:LEVEL")
-    parser.add_argument("--samplers", nargs="+", default=None)
+    parser.add_argument("--samplers", nargs="+", default=None,
+                        help="sampler presets; NAME:KEY=VALUE,... changes keys of one (best_of:views=2)")
     parser.add_argument("--budget", type=int, default=32, help="forward passes per board, at most")
     parser.add_argument("--limit", type=int, default=None, help="first N puzzles of each generated level")
     parser.add_argument("--kaidoku-limit", type=int, default=None, help="first N puzzles of each kaidoku level")

@@ -68,6 +68,9 @@
 # 21. Step 16's RM + HER keep-rate steps from the 3400-step MDM models with wrong digits that no kept cell rules
 #    out (corruption=consistent) at wrong rates 0.1 and 0.5; the three samplers on each (first 200 easy and hard,
 #    and the whole hard file), and the re-mask diagnostic of seed 0's 0.1 model on hard.
+# 22. Test-time scaling with no verifier (sampler=best_of): topk_margin decodes each puzzle under 4 random Sudoku
+#    symmetries (budget 256) or 2 (budget 128) and the model's most likely board is kept; step 15's 7000-step MDM
+#    models on the whole easy and hard files, step 13's 3400-step ones on easy.
 set -euo pipefail
 OUT=${1:-runs/sudoku_solving}
 mkdir -p "$OUT"
@@ -303,3 +306,14 @@ for rate in 0.1 0.5; do
 done
 python scripts/sudoku_remask_diagnostic.py --levels hard --limit 200 --checkpoint "$OUT/mdmkeep_consistent0.1_peers_seed0.ckpt" \
   --out "$OUT/diagnostic_mdmkeep_consistent0.1_peers_seed0.json"
+
+# 22. Best of several views: topk_margin under 4 (budget 256) or 2 (budget 128) random symmetries, the most likely kept.
+STUDY_VIEWS="python scripts/sudoku_solving_study.py --jobs 1"
+$STUDY_VIEWS --budget 256 --checkpoints "$OUT"/mdm7000_peers_seed{0,1,2}.ckpt --levels easy --samplers best_of \
+  --out "$OUT/study_mdm7000_peers_1000_bestof4_b256_easy.csv"
+$STUDY_VIEWS --budget 256 --checkpoints "$OUT"/mdm7000_peers_seed{0,1,2}.ckpt --levels hard --samplers best_of \
+  --out "$OUT/study_mdm7000_peers_1000_bestof4_b256_hard.csv"
+$STUDY_VIEWS --budget 256 --checkpoints "$OUT"/mdm3400_peers_seed{0,1,2}.ckpt --levels easy --samplers best_of \
+  --out "$OUT/study_mdm3400_peers_1000_bestof4_b256.csv"
+$STUDY_VIEWS --budget 128 --checkpoints "$OUT"/mdm7000_peers_seed{0,1,2}.ckpt --levels easy --samplers best_of:views=2 \
+  --out "$OUT/study_mdm7000_peers_1000_bestof2_b128.csv"

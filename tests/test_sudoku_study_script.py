@@ -57,3 +57,16 @@ def test_from_csv_joins_earlier_studies_into_one_table_without_decoding(tmp_path
     proc = subprocess.run(script + ["--from-csv", str(tmp_path / "a.csv"), str(tmp_path / "c.csv"), "--out", str(bad)],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "mix budgets" in proc.stderr and not bad.exists()
+
+
+def test_a_sampler_name_may_change_keys_of_its_preset():
+    import pytest
+
+    from rm_cli.errors import UserError
+
+    configs = _study().sampler_configs(["best_of", "best_of:views=2,base=vanilla"])
+    assert list(configs) == ["best_of", "best_of:views=2,base=vanilla"]
+    assert configs["best_of"].views == 4 and configs["best_of"].base == "topk_margin"
+    assert configs["best_of:views=2,base=vanilla"].views == 2 and configs["best_of:views=2,base=vanilla"].base == "vanilla"
+    with pytest.raises(UserError, match="unknown sampler 'nope'"):
+        _study().sampler_configs(["nope:views=2"])

@@ -1,0 +1,104 @@
+"""Best of several views: test-time scaling that needs no verifier, only the model.
+
+Each board is decoded `views` times by a base sampler (a preset in conf/sampler/), each time under
+another element of the task's symmetry group (Sudoku: digit relabelling, band/stack/row/column
+permutations, transpose; the first view is always the board as given). A symmetric copy is the
+same problem, but the model meets it in another order and makes its mistakes elsewhere. Each
+decode is mapped back and scored by the model itself, the summed log p(token) of the editable
+positions of the completed board in one forward pass, and the most likely one is kept.
+
+The budget (`steps`, what `rm eval scaling=true` sets) is the whole board's: each view's base
+sampler gets steps // views - 1 passes, and one pass scores it (views=1 is the base sampler,
+unscored). With `symmetry: null` the views differ only in their random draws, which needs a base
+sampler that samples (temperature > 0): text, for instance. View v of example i draws with seed
+i * views + v (the example's seed from `rm eval`), so a board's result never depends on its batch.
+"""
+
+import torch
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+
+from rm_cli.config import sampler_preset
+from rm_cli.errors import UserError
+from rm_cli.samplers.base import SampleResult, Sampler
+
+
+def apply_view(tokens: torch.Tensor, index: torch.Tensor, relabel: torch.Tensor | None) -> torch.Tensor:
+    """[R, N] tokens seen through a view: position j shows token relabel[tokens[index[j]]] (None: no relabelling)."""
+    moved = tokens.gather(1, index)
+    return moved if relabel is None else relabel.gather(1, moved)
+
+
+def undo_view(tokens: torch.Tensor, index: torch.Tensor, relabel: torch.Tensor | None) -> torch.Tensor:
+    """The inverse of apply_view: a decode in a view's frame back in the board's own."""
+    if relabel is not None:
+        tokens = relabel.argsort(-1).gather(1, tokens)
+    return torch.empty_like(tokens).scatter_(1, index, tokens)
+
+
+class BestOfSampler(Sampler, name="best_of"):
+    wraps_another = True
+
+    def __init__(self, base: str = "topk_margin", views: int = 4, steps: int = 256, symmetry=None,
+                 base_overrides: dict | None = None):
+        super().__init__()
+        if views < 1:
+            raise UserError(f"sampler.views must be >= 1, got {views}")
+        per_view = steps if views == 1 else steps // views - 1  # one pass of each view scores it
+        if per_view < 1:
+            raise UserError(f"sampler.steps={steps} leaves no pass for {views} views "
+                            f"(each needs one to decode and one to be scored: steps >= {2 * views})")
+        if base == self.name or not sampler_preset(base).is_file():
+            raise UserError(f"sampler.base must be a sampler preset in conf/sampler/ other than best_of, got {base!r}")
+        from rm_cli.scaling import with_budget  # scaling imports the registry, which imports this module
+
+        cfg = OmegaConf.merge(OmegaConf.load(sampler_preset(base)), base_overrides or {})
+        self.base = instantiate(with_budget(cfg, per_view))
+        if views > 1 and symmetry is None and self.base.temperature == 0:
+            raise UserError("sampler=best_of with symmetry=null needs a base sampler that samples "
+                            "(sampler.base_overrides.temperature > 0): at temperature 0 every view is the same decode")
+        self.views, self.steps, self.symmetry = views, steps, symmetry
+
+    def draw_views(self, x0: torch.Tensor, mask_id: int, seeds: torch.Tensor):
+        """(index [views*B, N], relabel [views*B, V] or None), view-major: row v*B + i is view v of example i."""
+        B, N = x0.shape
+        index = torch.arange(N).expand(self.views, B, N).clone()
+        if self.symmetry is None:
+            return index.view(-1, N).to(x0.device), None
+        self.symmetry.check(x0, mask_id)
+        relabel = torch.arange(self.symmetry.vocab).expand(self.views, B, -1).clone()
+        for i, seed in enumerate(seeds.tolist()):  # one generator per example: a view never depends on the batch
+            index[1:, i], relabel[1:, i] = self.symmetry.draw(self.views - 1, torch.Generator().manual_seed(seed))
+        return index.view(-1, N).to(x0.device), relabel.view(B * self.views, -1).to(x0.device)
+
+    @torch.no_grad()
+    def __call__(self, model, x0, editable, record_trajectory: bool = False, seeds=None) -> SampleResult:
+        if self.views == 1:
+            return self.base(model, x0, editable, record_trajectory, seeds=seeds)
+        B, K = x0.shape[0], self.views
+        seeds = torch.arange(B) if seeds is None else seeds.cpu()
+        index, relabel = self.draw_views(x0, model.mask_id, seeds)
+        xs = apply_view(x0.repeat(K, 1), index, relabel)
+        es = editable.repeat(K, 1).gather(1, index)
+        view_seeds = (seeds.repeat(K) * K + torch.arange(K).repeat_interleave(B)).to(x0.device)
+        out = self.base(model, xs, es, record_trajectory, seeds=view_seeds)
+        tokens = undo_view(out.tokens, index, relabel)
+        score = self.log_likelihood(model, tokens, editable.repeat(K, 1))
+        best = score.view(K, B).argmax(0)  # the first view wins a tie: the board as given
+        rows = best * B + torch.arange(B, device=best.device)
+        trajectory = None
+        if record_trajectory:
+            T = out.trajectory.shape[0]
+            flat = out.trajectory[:, rows].reshape(T * B, -1)
+            relabel_rows = None if relabel is None else relabel[rows].repeat(T, 1)
+            trajectory = undo_view(flat, index[rows].repeat(T, 1), relabel_rows).view(T, B, -1)
+        return SampleResult(tokens=tokens[rows], nfe=out.nfe.view(K, B).sum(0) + K, kept=out.kept[:, rows],
+                            remasked=out.remasked[:, rows], revealed=out.revealed[:, rows], trajectory=trajectory,
+                            forward_rows=out.forward_rows + [K * B])
+
+    @staticmethod
+    def log_likelihood(model, tokens: torch.Tensor, editable: torch.Tensor) -> torch.Tensor:
+        """[R] summed log p(token) over the editable positions of completed boards, one forward pass."""
+        logp = model.logits(tokens, model.start(tokens)).float().log_softmax(-1)
+        return (logp.gather(-1, tokens.unsqueeze(-1)).squeeze(-1) * editable).sum(-1)
+

@@ -1,0 +1,155 @@
+"""sampler=best_of: views under Sudoku's symmetries, mapped back, the most likely decode kept."""
+
+import pytest
+import torch
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+
+from rm_cli import scaling
+from rm_cli.config import conf_dir
+from rm_cli.errors import UserError
+from rm_cli.samplers.best_of import BestOfSampler, apply_view, undo_view
+from rm_cli.samplers.topk_margin import TopKMarginSampler
+from rm_cli.tasks.sudoku import solver
+from rm_cli.tasks.sudoku.grid import MASK_ID, PEERS, random_transform
+from rm_cli.tasks.sudoku.puzzles import generate, to_digits
+from rm_cli.tasks.sudoku.symmetry import SudokuSymmetry
+
+
+class PeerCountModel:
+    """A toy Sudoku model whose output for a board never depends on the rest of the batch: digit d at
+    a cell scores -3 per peer showing d (exact integer counts), plus a fixed random bias per cell
+    and digit, so that a relabelled or permuted copy of a board is decoded differently."""
+
+    mask_id = MASK_ID
+
+    def __init__(self, seed=0):
+        self.bias = torch.randn(81, MASK_ID, generator=torch.Generator().manual_seed(seed))
+
+    def start(self, x0):
+        return None
+
+    def advance(self, state, x):
+        return None
+
+    def logits(self, x, state=None, logits_from=0):
+        shown = torch.nn.functional.one_hot(x, MASK_ID + 1).float()[..., :MASK_ID]
+        counts = torch.einsum("ij,bjd->bid", PEERS.float(), shown)
+        digits = -3.0 * counts + self.bias
+        return torch.cat([digits, torch.full_like(digits[..., :1], -30.0)], -1)[:, logits_from:]
+
+
+class SolverModel:
+    """Puts all its mass on the solution of whatever board it is shown (the project's solver)."""
+
+    mask_id = MASK_ID
+
+    def start(self, x0):
+        return None
+
+    def advance(self, state, x):
+        return None
+
+    def logits(self, x, state=None, logits_from=0):
+        out = torch.full((*x.shape, MASK_ID + 1), -20.0)
+        for i, board in enumerate(x):
+            digits = to_digits(board)
+            if solver.conflict(digits) is None:
+                (solution, *_) = solver.solutions(digits, limit=1)
+                out[i, torch.arange(81), torch.tensor(solution) - 1] = 20.0
+        return out[:, logits_from:]
+
+
+def best_of(views, steps, base="topk_margin", **kw):
+    return BestOfSampler(base=base, views=views, steps=steps, symmetry=SudokuSymmetry(), **kw)
+
+
+@pytest.fixture(scope="module")
+def puzzles():
+    return generate(seed=5, n=6, level="easy")
+
+
+def test_a_view_maps_back_to_the_board_it_came_from():
+    g = torch.Generator().manual_seed(0)
+    boards, _ = generate(seed=1, n=4, level="hard")
+    index, relabel = random_transform(4, g)
+    seen = apply_view(boards, index, relabel)
+    assert not torch.equal(seen, boards) and torch.equal(undo_view(seen, index, relabel), boards)
+    assert torch.equal((seen == MASK_ID).sum(-1), (boards == MASK_ID).sum(-1))  # MASK stays MASK
+    assert torch.equal(undo_view(apply_view(boards, index, None), index, None), boards)
+
+
+def test_every_view_of_a_solved_puzzle_maps_back_to_its_solution(puzzles):
+    boards, gold = puzzles
+    blank = boards == MASK_ID
+    res = best_of(views=3, steps=30)(SolverModel(), boards, blank, record_trajectory=True)
+    assert torch.equal(res.tokens, gold)
+    assert torch.equal(res.trajectory[0], boards) and torch.equal(res.trajectory[-1], gold)
+    for state in res.trajectory:  # every recorded state, back in the board's frame, keeps the givens
+        assert torch.equal(state[~blank], boards[~blank])
+
+
+def test_keeps_the_givens_and_the_budget_and_picks_the_most_likely_view(puzzles):
+    boards, _ = puzzles
+    blank = boards == MASK_ID
+    model, views, steps = PeerCountModel(), 4, 90
+    sampler = best_of(views, steps)
+    res = sampler(model, boards, blank, record_trajectory=True)
+    assert torch.equal(res.tokens[~blank], boards[~blank])
+    per_view = steps // views - 1
+    alone = TopKMarginSampler(steps=per_view)(model, boards, blank)  # the first view is the board as given
+    assert (res.nfe <= steps).all() and (res.nfe == 4 * alone.nfe + views).all()
+    chosen = BestOfSampler.log_likelihood(model, res.tokens, blank)
+    first = BestOfSampler.log_likelihood(model, alone.tokens, blank)
+    assert (chosen >= first).all() and (chosen > first).any()  # another view won on some board
+    assert torch.equal(res.tokens[chosen == first], alone.tokens[chosen == first])
+
+
+def test_a_board_decodes_the_same_in_any_batch(puzzles):
+    boards, _ = puzzles
+    blank = boards == MASK_ID
+    sampler, model = best_of(views=3, steps=60), PeerCountModel(1)
+    whole = sampler(model, boards, blank, seeds=torch.arange(10, 16))
+    parts = [sampler(model, boards[i:i + 3], blank[i:i + 3], seeds=torch.arange(10 + i, 13 + i)) for i in (0, 3)]
+    assert torch.equal(whole.tokens, torch.cat([p.tokens for p in parts]))
+    other_seeds = sampler(model, boards, blank, seeds=torch.arange(20, 26))
+    assert not torch.equal(whole.tokens, other_seeds.tokens)  # the seeds choose the views
+
+
+def test_one_view_is_the_base_sampler(puzzles):
+    boards, _ = puzzles
+    blank = boards == MASK_ID
+    res = best_of(views=1, steps=20)(PeerCountModel(), boards, blank)
+    alone = TopKMarginSampler(steps=20)(PeerCountModel(), boards, blank)
+    assert torch.equal(res.tokens, alone.tokens) and torch.equal(res.nfe, alone.nfe)
+
+
+def test_the_yaml_budget_and_bad_settings():
+    cfg = scaling.with_budget(OmegaConf.load(conf_dir() / "sampler" / "best_of.yaml"), 128)
+    sampler = instantiate(cfg)
+    assert sampler.steps == 128 and sampler.views == 4 and sampler.base.steps == 31
+    with pytest.raises(UserError, match="steps >= 8"):
+        best_of(views=4, steps=7)
+    with pytest.raises(UserError, match="sampler.base must be a sampler preset"):
+        best_of(views=2, steps=20, base="best_of")
+    with pytest.raises(UserError, match="sampler.base must be a sampler preset"):
+        best_of(views=2, steps=20, base="nope")
+    with pytest.raises(UserError, match="temperature > 0"):
+        BestOfSampler(base="vanilla", views=2, steps=20, symmetry=None)
+    text_like = torch.full((2, 30), 5)
+    with pytest.raises(UserError, match="set sampler.symmetry=null"):
+        best_of(views=2, steps=20)(PeerCountModel(), text_like, torch.ones_like(text_like, dtype=torch.bool))
+
+
+def test_without_symmetry_the_views_are_draws_of_a_sampling_base(puzzles):
+    """View v of example i is the base sampler's decode with seed i * views + v; the most likely one is kept."""
+    boards, _ = puzzles
+    blank = boards == MASK_ID
+    model, views, seeds = PeerCountModel(), 3, torch.arange(6)
+    sampler = BestOfSampler(base="vanilla", views=views, steps=60, symmetry=None, base_overrides={"temperature": 1.0})
+    res = sampler(model, boards, blank, seeds=seeds)
+    draws = [sampler.base(model, boards, blank, seeds=seeds * views + v).tokens for v in range(views)]
+    scores = torch.stack([BestOfSampler.log_likelihood(model, d, blank) for d in draws])
+    assert torch.equal(res.tokens, torch.stack(draws)[scores.argmax(0), torch.arange(6)])
+    assert scores.argmax(0).unique().numel() > 1  # the draws differ and not one view always wins
+    assert torch.equal(res.tokens[~blank], boards[~blank])
