@@ -20,7 +20,7 @@ from omegaconf import OmegaConf
 
 from rm_cli.config import sampler_preset
 from rm_cli.errors import UserError
-from rm_cli.samplers.base import SampleResult, Sampler
+from rm_cli.samplers.base import SampleResult, Sampler, concat_results
 
 
 def apply_view(tokens: torch.Tensor, index: torch.Tensor, relabel: torch.Tensor | None) -> torch.Tensor:
@@ -81,7 +81,9 @@ class BestOfSampler(Sampler, name="best_of"):
         xs = apply_view(x0.repeat(K, 1), index, relabel)
         es = editable.repeat(K, 1).gather(1, index)
         view_seeds = (seeds.repeat(K) * K + torch.arange(K).repeat_interleave(B)).to(x0.device)
-        out = self.base(model, xs, es, record_trajectory, seeds=view_seeds)
+        # one view at a time: a batch of views x rows would multiply the attention's working memory by views
+        out = concat_results([self.base(model, xs[v * B:(v + 1) * B], es[v * B:(v + 1) * B], record_trajectory,
+                                        seeds=view_seeds[v * B:(v + 1) * B]) for v in range(K)])
         tokens = undo_view(out.tokens, index, relabel)
         score = self.log_likelihood(model, tokens, editable.repeat(K, 1))
         best = score.view(K, B).argmax(0)  # the first view wins a tie: the board as given
