@@ -70,7 +70,7 @@
 #    and the whole hard file), and the re-mask diagnostic of seed 0's 0.1 model on hard.
 # 22. Test-time scaling with no verifier (sampler=best_of): topk_margin decodes each puzzle under 4 random Sudoku
 #    symmetries (budget 256) or 2 (budget 128) and the model's most likely board is kept; step 15's 7000-step MDM
-#    models on the whole easy and hard files, step 13's 3400-step ones on easy; on step 16's RM + HER wrong-rate-0.1
+#    models on the whole easy and hard files, step 13's 3400-step ones on easy (and their peers at budget 64); on step 16's RM + HER wrong-rate-0.1
 #    models (first 200 hard), best_of over topk_margin against best_of over rm_solve, and the two alone.
 set -euo pipefail
 OUT=${1:-runs/sudoku_solving}
@@ -316,6 +316,8 @@ $STUDY_VIEWS --budget 256 --checkpoints "$OUT"/mdm7000_peers_seed{0,1,2}.ckpt --
   --out "$OUT/study_mdm7000_peers_1000_bestof4_b256_hard.csv"
 $STUDY_VIEWS --budget 256 --checkpoints "$OUT"/mdm3400_peers_seed{0,1,2}.ckpt --levels easy --samplers best_of \
   --out "$OUT/study_mdm3400_peers_1000_bestof4_b256.csv"
+$STUDY_64 --checkpoints "$OUT"/mdm3400_peers_seed{0,1,2}.ckpt --levels easy --samplers vanilla topk_margin \
+  --out "$OUT/study_mdm3400_peers_1000_b64.csv"
 $STUDY_VIEWS --budget 128 --checkpoints "$OUT"/mdm7000_peers_seed{0,1,2}.ckpt --levels easy --samplers best_of:views=2 \
   --out "$OUT/study_mdm7000_peers_1000_bestof2_b128.csv"
 $STUDY_VIEWS --budget 256 --limit 200 --checkpoints "$OUT"/mdmkeep_wrong0.1_peers_seed{0,1,2}.ckpt --levels hard \

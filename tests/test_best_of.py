@@ -142,7 +142,7 @@ def test_the_yaml_budget_and_bad_settings():
 
 
 def test_without_symmetry_the_views_are_draws_of_a_sampling_base(puzzles):
-    """View v of example i is the base sampler's decode with seed i * views + v; the most likely one is kept."""
+    """View v of example i is the base sampler's decode with seed s_i * views + v; the most likely one is kept."""
     boards, _ = puzzles
     blank = boards == MASK_ID
     model, views, seeds = PeerCountModel(), 3, torch.arange(6)

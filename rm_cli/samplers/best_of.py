@@ -10,8 +10,9 @@ positions of the completed board in one forward pass, and the most likely one is
 The budget (`steps`, what `rm eval scaling=true` sets) is the whole board's: each view's base
 sampler gets steps // views - 1 passes, and one pass scores it (views=1 is the base sampler,
 unscored). With `symmetry: null` the views differ only in their random draws, which needs a base
-sampler that samples (temperature > 0): text, for instance. View v of example i draws with seed
-i * views + v (the example's seed from `rm eval`), so a board's result never depends on its batch.
+sampler that samples (temperature > 0): text, for instance. Example i's symmetries come from its own
+seed s_i (from `rm eval`) and its view v samples with seed s_i * views + v, so a board's result never
+depends on its batch.
 """
 
 import torch
