@@ -24,8 +24,8 @@ LEAD = ["sampler", "history", "budget", "nfe_mean", "nfe_max", "exact_pct"]
 
 def sampler_configs(names, chosen: DictConfig, chosen_name: str | None = None) -> dict[str, DictConfig]:
     """conf/sampler/NAME.yaml for each name (None: every registered sampler that a budget applies to,
-    i.e. whose config has `steps` or `max_turns`). A name may also be a preset of a registered
-    sampler (rm_solve, rm_text: another YAML with the same `_target_`).
+    i.e. whose config has `steps` or `max_turns`, and that decodes on its own: not best_of). A name may
+    also be a preset of a registered sampler (rm_solve, rm_text: another YAML with the same `_target_`).
 
     The sampler chosen on the command line (`chosen`, with its overrides; `chosen_name` is its
     preset, when known) replaces the listed name that is that preset, or else the one listed name of
