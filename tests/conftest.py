@@ -11,6 +11,18 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
+
+class NoHistoryModel:
+    """Base of the scripted test models: the decoding interface's history hooks, for a model without history
+    (a subclass sets mask_id and writes logits)."""
+
+    def start(self, x0):
+        return None
+
+    def advance(self, state, x):
+        return None
+
+
 # A model small enough that a few training steps take well under a second.
 TINY = [
     "backbone.n_layers=1", "backbone.d_model=32", "backbone.n_heads=2", "task.train_pool=300",

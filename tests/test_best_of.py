@@ -5,18 +5,20 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+from conftest import NoHistoryModel
+
 from rm_cli import scaling
 from rm_cli.config import conf_dir
 from rm_cli.errors import UserError
-from rm_cli.samplers.best_of import BestOfSampler, apply_view, undo_view
+from rm_cli.samplers.best_of import BestOfSampler
 from rm_cli.samplers.topk_margin import TopKMarginSampler
 from rm_cli.tasks.sudoku import solver
-from rm_cli.tasks.sudoku.grid import MASK_ID, PEERS, random_transform
+from rm_cli.tasks.sudoku.grid import MASK_ID, PEERS, apply_transform, random_transform, undo_transform
 from rm_cli.tasks.sudoku.puzzles import generate, to_digits
 from rm_cli.tasks.sudoku.symmetry import SudokuSymmetry
 
 
-class PeerCountModel:
+class PeerCountModel(NoHistoryModel):
     """A toy Sudoku model whose output for a board never depends on the rest of the batch: digit d at
     a cell scores -3 per peer showing d (exact integer counts), plus a fixed random bias per cell
     and digit, so that a relabelled or permuted copy of a board is decoded differently."""
@@ -26,12 +28,6 @@ class PeerCountModel:
     def __init__(self, seed=0):
         self.bias = torch.randn(81, MASK_ID, generator=torch.Generator().manual_seed(seed))
 
-    def start(self, x0):
-        return None
-
-    def advance(self, state, x):
-        return None
-
     def logits(self, x, state=None, logits_from=0):
         shown = torch.nn.functional.one_hot(x, MASK_ID + 1).float()[..., :MASK_ID]
         counts = torch.einsum("ij,bjd->bid", PEERS.float(), shown)
@@ -39,16 +35,10 @@ class PeerCountModel:
         return torch.cat([digits, torch.full_like(digits[..., :1], -30.0)], -1)[:, logits_from:]
 
 
-class SolverModel:
+class SolverModel(NoHistoryModel):
     """Puts all its mass on the solution of whatever board it is shown (the project's solver)."""
 
     mask_id = MASK_ID
-
-    def start(self, x0):
-        return None
-
-    def advance(self, state, x):
-        return None
 
     def logits(self, x, state=None, logits_from=0):
         out = torch.full((*x.shape, MASK_ID + 1), -20.0)
@@ -73,10 +63,10 @@ def test_a_view_maps_back_to_the_board_it_came_from():
     g = torch.Generator().manual_seed(0)
     boards, _ = generate(seed=1, n=4, level="hard")
     index, relabel = random_transform(4, g)
-    seen = apply_view(boards, index, relabel)
-    assert not torch.equal(seen, boards) and torch.equal(undo_view(seen, index, relabel), boards)
+    seen = apply_transform(boards, index, relabel)
+    assert not torch.equal(seen, boards) and torch.equal(undo_transform(seen, index, relabel), boards)
     assert torch.equal((seen == MASK_ID).sum(-1), (boards == MASK_ID).sum(-1))  # MASK stays MASK
-    assert torch.equal(undo_view(apply_view(boards, index, None), index, None), boards)
+    assert torch.equal(undo_transform(apply_transform(boards, index), index), boards)
 
 
 def test_every_view_of_a_solved_puzzle_maps_back_to_its_solution(puzzles):

@@ -6,13 +6,15 @@ import math
 import pytest
 import torch
 
+from conftest import NoHistoryModel
+
 from rm_cli.errors import UserError
 from rm_cli.samplers.rm_edit import RMEditSampler
 
 V, MASK = 6, 5  # real tokens 0..4, MASK = 5
 
 
-class ScriptedModel:
+class ScriptedModel(NoHistoryModel):
     """p(MASK) for a visible token comes from `mask_prob(x)` [b, N]; a masked position's best token
     is `answer` with confidence that decreases with the position (so reveal order is known)."""
 
@@ -20,12 +22,6 @@ class ScriptedModel:
 
     def __init__(self, mask_prob, answer: int = 3):
         self.mask_prob, self.answer, self.calls = mask_prob, answer, 0
-
-    def start(self, x):
-        return None
-
-    def advance(self, state, x):
-        return None
 
     def logits(self, x, state=None, logits_from=0):
         self.calls += 1

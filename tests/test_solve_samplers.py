@@ -6,6 +6,8 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+from conftest import NoHistoryModel
+
 from rm_cli import scaling
 from rm_cli.config import conf_dir
 from rm_cli.errors import UserError
@@ -21,19 +23,13 @@ from rm_cli.tasks.sudoku.puzzles import generate, to_digits
 M, V = 5, 6  # scripted vocabulary: tokens 0..4, mask 5
 
 
-class FixedModel:
+class FixedModel(NoHistoryModel):
     """The same distribution at every turn: `probs` [N, V] for each row."""
 
     mask_id = M
 
     def __init__(self, probs):
         self.probs = torch.as_tensor(probs, dtype=torch.float)
-
-    def start(self, x0):
-        return None
-
-    def advance(self, state, x):
-        return None
 
     def logits(self, x, state=None, logits_from=0):
         return (self.probs.clamp(min=1e-9).log().expand(x.shape[0], -1, -1))[:, logits_from:]
@@ -74,7 +70,7 @@ def test_margin_and_entropy_ignore_the_mask_probability():
     assert reveal_order(EntropySampler(steps=4), probs) == [0, 2, 3, 1]
 
 
-class Adversary:
+class Adversary(NoHistoryModel):
     """Random distributions that favour MASK everywhere: a sampler left alone would re-mask and
     rewrite every position, givens included."""
 
@@ -82,12 +78,6 @@ class Adversary:
 
     def __init__(self, seed=0):
         self.g = torch.Generator().manual_seed(seed)
-
-    def start(self, x0):
-        return None
-
-    def advance(self, state, x):
-        return None
 
     def logits(self, x, state=None, logits_from=0):
         logits = torch.randn(*x.shape, V, generator=self.g)
@@ -156,7 +146,6 @@ def test_every_sampler_keeps_a_budget_of_forward_passes(name):
         assert (res.tokens != M).all()
 
 
-
 def test_rm_solve_reveals_the_most_confident_on_vanillas_schedule_and_still_remasks():
     """rm_solve with a model that never asks for MASK reveals in vanilla's order and schedule; with
     one that prefers MASK on a revealed token it re-masks it (what rm does, a few cells at a time)."""
@@ -222,18 +211,12 @@ def test_remdm_rejects_bad_settings():
         ReMDMSampler(schedule="loop", t_on=0.1, t_off=0.5)
 
 
-class PropagationModel:
+class PropagationModel(NoHistoryModel):
     """A stand-in Sudoku model that reasons like a person using singles: at a masked cell, the
     digits the solver's propagation leaves (one when a single applies); at a visible digit that
     clashes with the board, MASK."""
 
     mask_id = MASK_ID
-
-    def start(self, x0):
-        return None
-
-    def advance(self, state, x):
-        return None
 
     def logits(self, x, state=None, logits_from=0):
         out = torch.full((*x.shape, 10), -9.0)

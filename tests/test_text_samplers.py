@@ -3,6 +3,8 @@
 import pytest
 import torch
 
+from conftest import NoHistoryModel
+
 from rm_cli.errors import UserError
 from rm_cli.samplers import get_sampler
 from rm_cli.samplers.rm import RMSampler
@@ -94,7 +96,7 @@ def test_block_size_and_temperature_are_rejected_where_a_sampler_ignores_them():
         RMSampler(block_size=0)
 
 
-class RandomModel:
+class RandomModel(NoHistoryModel):
     """A fixed random function of each row alone (no cross-row computation), so any batch-size
     dependence of the result could only come from the sampler's random draws."""
 
@@ -102,12 +104,6 @@ class RandomModel:
 
     def __init__(self):
         self.table = torch.randn(V, 7, V, generator=torch.Generator().manual_seed(0))
-
-    def start(self, x0):
-        return None
-
-    def advance(self, state, x):
-        return None
 
     def logits(self, x, state=None, logits_from=0):
         return (self.table[x, torch.arange(x.shape[1])])[:, logits_from:]

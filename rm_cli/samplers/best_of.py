@@ -24,19 +24,6 @@ from rm_cli.errors import UserError
 from rm_cli.samplers.base import SampleResult, Sampler, concat_results
 
 
-def apply_view(tokens: torch.Tensor, index: torch.Tensor, relabel: torch.Tensor | None) -> torch.Tensor:
-    """[R, N] tokens seen through a view: position j shows token relabel[tokens[index[j]]] (None: no relabelling)."""
-    moved = tokens.gather(1, index)
-    return moved if relabel is None else relabel.gather(1, moved)
-
-
-def undo_view(tokens: torch.Tensor, index: torch.Tensor, relabel: torch.Tensor | None) -> torch.Tensor:
-    """The inverse of apply_view: a decode in a view's frame back in the board's own."""
-    if relabel is not None:
-        tokens = relabel.argsort(-1).gather(1, tokens)
-    return torch.empty_like(tokens).scatter_(1, index, tokens)
-
-
 class BestOfSampler(Sampler, name="best_of"):
     wraps_another = True
 
@@ -61,16 +48,21 @@ class BestOfSampler(Sampler, name="best_of"):
         self.views, self.steps, self.symmetry = views, steps, symmetry
 
     def draw_views(self, x0: torch.Tensor, mask_id: int, seeds: torch.Tensor):
-        """(index [views*B, N], relabel [views*B, V] or None), view-major: row v*B + i is view v of example i."""
+        """(index [views*B, N], relabel [views*B, V]), view-major: row v*B + i is view v of example i; None
+        without a symmetry (every view is the board as given)."""
+        if self.symmetry is None:
+            return None
+        self.symmetry.check(x0, mask_id)
         B, N = x0.shape
         index = torch.arange(N).expand(self.views, B, N).clone()
-        if self.symmetry is None:
-            return index.view(-1, N).to(x0.device), None
-        self.symmetry.check(x0, mask_id)
         relabel = torch.arange(self.symmetry.vocab).expand(self.views, B, -1).clone()
         for i, seed in enumerate(seeds.tolist()):  # one generator per example: a view never depends on the batch
             index[1:, i], relabel[1:, i] = self.symmetry.draw(self.views - 1, torch.Generator().manual_seed(seed))
         return index.view(-1, N).to(x0.device), relabel.view(B * self.views, -1).to(x0.device)
+
+    def to_board(self, tokens: torch.Tensor, view) -> torch.Tensor:
+        """Decoded rows back in their board's own frame."""
+        return tokens if view is None else self.symmetry.undo(tokens, *view)
 
     @torch.no_grad()
     def __call__(self, model, x0, editable, record_trajectory: bool = False, seeds=None) -> SampleResult:
@@ -78,23 +70,23 @@ class BestOfSampler(Sampler, name="best_of"):
             return self.base(model, x0, editable, record_trajectory, seeds=seeds)
         B, K = x0.shape[0], self.views
         seeds = torch.arange(B) if seeds is None else seeds.cpu()
-        index, relabel = self.draw_views(x0, model.mask_id, seeds)
-        xs = apply_view(x0.repeat(K, 1), index, relabel)
-        es = editable.repeat(K, 1).gather(1, index)
+        view = self.draw_views(x0, model.mask_id, seeds)
+        xs, es = x0.repeat(K, 1), editable.repeat(K, 1)
+        if view is not None:
+            xs, es = self.symmetry.apply(xs, *view), self.symmetry.apply(es, view[0])
         view_seeds = (seeds.repeat(K) * K + torch.arange(K).repeat_interleave(B)).to(x0.device)
         # one view at a time: a batch of views x rows would multiply the attention's working memory by views
         out = concat_results([self.base(model, xs[v * B:(v + 1) * B], es[v * B:(v + 1) * B], record_trajectory,
                                         seeds=view_seeds[v * B:(v + 1) * B]) for v in range(K)])
-        tokens = undo_view(out.tokens, index, relabel)
+        tokens = self.to_board(out.tokens, view)
         score = self.log_likelihood(model, tokens, editable.repeat(K, 1))
         best = score.view(K, B).argmax(0)  # the first view wins a tie: the board as given
         rows = best * B + torch.arange(B, device=best.device)
         trajectory = None
         if record_trajectory:
             T = out.trajectory.shape[0]
-            flat = out.trajectory[:, rows].reshape(T * B, -1)
-            relabel_rows = None if relabel is None else relabel[rows].repeat(T, 1)
-            trajectory = undo_view(flat, index[rows].repeat(T, 1), relabel_rows).view(T, B, -1)
+            picked = None if view is None else tuple(part[rows].repeat(T, 1) for part in view)
+            trajectory = self.to_board(out.trajectory[:, rows].reshape(T * B, -1), picked).view(T, B, -1)
         return SampleResult(tokens=tokens[rows], nfe=out.nfe.view(K, B).sum(0) + K, kept=out.kept[:, rows],
                             remasked=out.remasked[:, rows], revealed=out.revealed[:, rows], trajectory=trajectory,
                             forward_rows=out.forward_rows + [K * B])

@@ -95,6 +95,13 @@ def apply_transform(tokens: torch.Tensor, index: torch.Tensor, relabel: torch.Te
     return moved if relabel is None else relabel.gather(1, moved)
 
 
+def undo_transform(tokens: torch.Tensor, index: torch.Tensor, relabel: torch.Tensor | None = None) -> torch.Tensor:
+    """The inverse of apply_transform: tokens of a transformed board back in the original's cells and digits."""
+    if relabel is not None:
+        tokens = relabel.argsort(-1).gather(1, tokens)
+    return torch.empty_like(tokens).scatter_(1, index, tokens)
+
+
 def random_symmetry(tokens: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Apply a random element of the validity-preserving group to each board of [B, 81] tokens:
     digit relabelling, band and stack permutations, row/column permutations inside them, transpose."""

@@ -4,11 +4,13 @@ puzzle has the same unique solution, moved the same way, so a model can be asked
 import torch
 
 from rm_cli.errors import UserError
-from rm_cli.tasks.sudoku.grid import MASK_ID, N_CELLS, random_transform
+from rm_cli.tasks.sudoku.grid import MASK_ID, N_CELLS, apply_transform, random_transform, undo_transform
 
 
 class SudokuSymmetry:
     vocab = MASK_ID + 1  # the digits and MASK, which every relabelling leaves in place
+    apply = staticmethod(apply_transform)  # (tokens [R, 81], index, relabel or None for a cell mask) -> the view
+    undo = staticmethod(undo_transform)  # a view's tokens back in the board's own frame
 
     def check(self, x0: torch.Tensor, mask_id: int) -> None:
         if x0.shape[1] != N_CELLS or mask_id != MASK_ID or int(x0.max()) > MASK_ID or int(x0.min()) < 0:
