@@ -72,6 +72,10 @@
 #    symmetries (budget 256) or 2 (budget 128) and the model's most likely board is kept; step 15's 7000-step MDM
 #    models on the whole easy and hard files, step 13's 3400-step ones on easy (and their peers at budget 64); on step 16's RM + HER wrong-rate-0.1
 #    models (first 200 hard), best_of over topk_margin against best_of over rm_solve, and the two alone.
+#    (best_of scored the completed board then: score=board, named here since step 23 made score=masked the default.)
+# 23. Which score best_of keeps a board by: every view of the first 200 hard puzzles kept (8 views, 60 passes each)
+#    and each score's pick against the oracle, on step 13's 3400-step MDM models (topk_margin) and step 16's RM + HER
+#    models (rm_solve); then best_of with the masked score (the new default) where the board score fell short.
 set -euo pipefail
 OUT=${1:-runs/sudoku_solving}
 mkdir -p "$OUT"
@@ -310,15 +314,26 @@ python scripts/sudoku_remask_diagnostic.py --levels hard --limit 200 --checkpoin
 
 # 22. Best of several views: topk_margin under 4 (budget 256) or 2 (budget 128) random symmetries, the most likely kept.
 STUDY_VIEWS="python scripts/sudoku_solving_study.py --jobs 1"
-$STUDY_VIEWS --budget 256 --checkpoints "$OUT"/mdm7000_peers_seed{0,1,2}.ckpt --levels easy --samplers best_of \
+$STUDY_VIEWS --budget 256 --checkpoints "$OUT"/mdm7000_peers_seed{0,1,2}.ckpt --levels easy --samplers best_of:score=board \
   --out "$OUT/study_mdm7000_peers_1000_bestof4_b256_easy.csv"
-$STUDY_VIEWS --budget 256 --checkpoints "$OUT"/mdm7000_peers_seed{0,1,2}.ckpt --levels hard --samplers best_of \
+$STUDY_VIEWS --budget 256 --checkpoints "$OUT"/mdm7000_peers_seed{0,1,2}.ckpt --levels hard --samplers best_of:score=board \
   --out "$OUT/study_mdm7000_peers_1000_bestof4_b256_hard.csv"
-$STUDY_VIEWS --budget 256 --checkpoints "$OUT"/mdm3400_peers_seed{0,1,2}.ckpt --levels easy --samplers best_of \
+$STUDY_VIEWS --budget 256 --checkpoints "$OUT"/mdm3400_peers_seed{0,1,2}.ckpt --levels easy --samplers best_of:score=board \
   --out "$OUT/study_mdm3400_peers_1000_bestof4_b256.csv"
 $STUDY_64 --checkpoints "$OUT"/mdm3400_peers_seed{0,1,2}.ckpt --levels easy --samplers vanilla topk_margin \
   --out "$OUT/study_mdm3400_peers_1000_b64.csv"
-$STUDY_VIEWS --budget 128 --checkpoints "$OUT"/mdm7000_peers_seed{0,1,2}.ckpt --levels easy --samplers best_of:views=2 \
+$STUDY_VIEWS --budget 128 --checkpoints "$OUT"/mdm7000_peers_seed{0,1,2}.ckpt --levels easy --samplers best_of:views=2,score=board \
   --out "$OUT/study_mdm7000_peers_1000_bestof2_b128.csv"
 $STUDY_VIEWS --budget 256 --limit 200 --checkpoints "$OUT"/mdmkeep_wrong0.1_peers_seed{0,1,2}.ckpt --levels hard \
-  --samplers topk_margin rm_solve best_of best_of:base=rm_solve --out "$OUT/study_mdmkeep_wrong0.1_peers_bestof4_b256.csv"
+  --samplers topk_margin rm_solve best_of:score=board best_of:base=rm_solve,score=board \
+  --out "$OUT/study_mdmkeep_wrong0.1_peers_bestof4_b256.csv"
+
+# 23. best_of's two scores against the oracle (every view kept), then the masked score where the board one fell short.
+python scripts/best_of_views.py --checkpoints "$OUT"/mdm3400_peers_seed{0,1,2}.ckpt --level hard --limit 200 \
+  --base topk_margin --views 8 --per-view 60 --out "$OUT/best_of_views_mdm3400_topk_margin_hard200.csv"
+python scripts/best_of_views.py --checkpoints "$OUT"/mdmkeep_wrong0.1_peers_seed{0,1,2}.ckpt --level hard --limit 200 \
+  --base rm_solve --views 8 --per-view 60 --out "$OUT/best_of_views_mdmkeep_wrong0.1_rm_solve_hard200.csv"
+$STUDY_VIEWS --budget 256 --checkpoints "$OUT"/mdm3400_peers_seed{0,1,2}.ckpt --levels easy --samplers best_of \
+  --out "$OUT/study_mdm3400_peers_1000_bestof4masked_b256.csv"
+$STUDY_VIEWS --budget 256 --limit 200 --checkpoints "$OUT"/mdmkeep_wrong0.1_peers_seed{0,1,2}.ckpt --levels hard \
+  --samplers best_of best_of:base=rm_solve --out "$OUT/study_mdmkeep_wrong0.1_peers_bestof4masked_b256.csv"

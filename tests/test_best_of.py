@@ -1,17 +1,20 @@
 """sampler=best_of: views under Sudoku's symmetries, mapped back, the most likely decode kept."""
 
+import importlib.util
+
 import pytest
 import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from conftest import NoHistoryModel
+from conftest import ROOT, NoHistoryModel
 
 from rm_cli import scaling
 from rm_cli.config import conf_dir
 from rm_cli.errors import UserError
 from rm_cli.samplers.best_of import BestOfSampler
 from rm_cli.samplers.topk_margin import TopKMarginSampler
+from rm_cli.tasks.base import Examples
 from rm_cli.tasks.sudoku import solver
 from rm_cli.tasks.sudoku.grid import MASK_ID, PEERS, apply_transform, random_transform, undo_transform
 from rm_cli.tasks.sudoku.puzzles import generate, to_digits
@@ -79,20 +82,46 @@ def test_every_view_of_a_solved_puzzle_maps_back_to_its_solution(puzzles):
         assert torch.equal(state[~blank], boards[~blank])
 
 
-def test_keeps_the_givens_and_the_budget_and_picks_the_most_likely_view(puzzles):
+class GarbledVisibleModel(PeerCountModel):
+    """PeerCountModel whose outputs at visible positions are fresh noise on every call: what the masked
+    objective leaves there, as it never trains them."""
+
+    def logits(self, x, state=None, logits_from=0):
+        out = super().logits(x, state, logits_from)
+        noise = 10 * torch.randn(out.shape, generator=self.noise)
+        return torch.where((x != MASK_ID)[:, logits_from:, None], noise, out)
+
+    def __init__(self, seed=0):
+        super().__init__(seed)
+        self.noise = torch.Generator().manual_seed(99)
+
+
+@pytest.mark.parametrize("score", ["masked", "board"])
+def test_keeps_the_givens_and_the_budget_and_picks_the_most_likely_view(puzzles, score):
     boards, _ = puzzles
     blank = boards == MASK_ID
-    model, views, steps = PeerCountModel(), 4, 90
-    sampler = best_of(views, steps)
+    model, views, steps = PeerCountModel(1), 4, 90
+    sampler = best_of(views, steps, score=score)
     res = sampler(model, boards, blank, record_trajectory=True)
     assert torch.equal(res.tokens[~blank], boards[~blank])
-    per_view = steps // views - 1
-    alone = TopKMarginSampler(steps=per_view)(model, boards, blank)  # the first view is the board as given
-    assert (res.nfe <= steps).all() and (res.nfe == 4 * alone.nfe + views).all()
-    chosen = BestOfSampler.log_likelihood(model, res.tokens, blank)
-    first = BestOfSampler.log_likelihood(model, alone.tokens, blank)
+    passes = 1 if score == "board" else 4  # the yaml's score_parts
+    alone = TopKMarginSampler(steps=steps // views - passes)(model, boards, blank)  # the first view: the board as given
+    assert (res.nfe <= steps).all() and (res.nfe == 4 * alone.nfe + views * passes).all()
+    seeds = torch.arange(len(boards))
+    chosen, first = (sampler.score_views(model, b, blank, seeds) for b in (res.tokens, alone.tokens))
     assert (chosen >= first).all() and (chosen > first).any()  # another view won on some board
     assert torch.equal(res.tokens[chosen == first], alone.tokens[chosen == first])
+
+
+def test_the_masked_score_reads_no_output_at_a_visible_position(puzzles):
+    """With noise at visible positions (an MDM's untrained outputs) the masked score picks as before and the
+    board score does not."""
+    boards, _ = puzzles
+    blank = boards == MASK_ID
+    picks = {score: [best_of(6, 6 * 24, score=score)(m(), boards, blank).tokens for m in (PeerCountModel, GarbledVisibleModel)]
+             for score in ("masked", "board")}
+    assert torch.equal(*picks["masked"])
+    assert not torch.equal(*picks["board"])
 
 
 def test_a_board_decodes_the_same_in_any_batch(puzzles):
@@ -117,9 +146,15 @@ def test_one_view_is_the_base_sampler(puzzles):
 def test_the_yaml_budget_and_bad_settings():
     cfg = scaling.with_budget(OmegaConf.load(conf_dir() / "sampler" / "best_of.yaml"), 128)
     sampler = instantiate(cfg)
-    assert sampler.steps == 128 and sampler.views == 4 and sampler.base.steps == 31
+    assert sampler.steps == 128 and sampler.views == 4 and sampler.base.steps == 32 - 4  # 4 passes score a view
+    with pytest.raises(UserError, match="steps >= 20"):
+        best_of(views=4, steps=19)
     with pytest.raises(UserError, match="steps >= 8"):
-        best_of(views=4, steps=7)
+        best_of(views=4, steps=7, score="board")
+    with pytest.raises(UserError, match="sampler.score must be masked or board"):
+        best_of(views=2, steps=20, score="full")
+    with pytest.raises(UserError, match="score_parts must be >= 2"):
+        best_of(views=2, steps=20, score_parts=1)
     with pytest.raises(UserError, match="sampler.base must be a sampler preset"):
         best_of(views=2, steps=20, base="best_of")
     with pytest.raises(UserError, match="sampler.base must be a sampler preset"):
@@ -139,7 +174,30 @@ def test_without_symmetry_the_views_are_draws_of_a_sampling_base(puzzles):
     sampler = BestOfSampler(base="vanilla", views=views, steps=60, symmetry=None, base_overrides={"temperature": 1.0})
     res = sampler(model, boards, blank, seeds=seeds)
     draws = [sampler.base(model, boards, blank, seeds=seeds * views + v).tokens for v in range(views)]
-    scores = torch.stack([BestOfSampler.log_likelihood(model, d, blank) for d in draws])
+    scores = sampler.score_views(model, torch.cat(draws), blank.repeat(views, 1), seeds).view(views, -1)
     assert torch.equal(res.tokens, torch.stack(draws)[scores.argmax(0), torch.arange(6)])
     assert scores.argmax(0).unique().numel() > 1  # the draws differ and not one view always wins
     assert torch.equal(res.tokens[~blank], boards[~blank])
+
+
+def test_the_views_script_bounds_every_pick_by_the_oracle_and_matches_the_sampler(puzzles):
+    """scripts/best_of_views.py: k=1 is view 0 alone, the oracle grows with k and bounds every pick, and with
+    every view each score picks what best_of with that score keeps."""
+    spec = importlib.util.spec_from_file_location("best_of_views", ROOT / "scripts" / "best_of_views.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    boards, _ = generate(seed=3, n=8, level="hard")
+    blank = boards == MASK_ID
+    model, views, per_view = PeerCountModel(1), 4, 20
+    passes = {"board": 1, "masked": 4}  # the same 20 passes a view under either score
+    kept = {score: best_of(views, views * (per_view + passes[score]), score=score)(model, boards, blank).tokens
+            for score in passes}
+    gold = kept["board"]  # a "solution" that the board score always picks and the masked one not always
+    rows = script.view_rows(model, Examples(boards, blank, gold), best_of(views, views * (per_view + 4)), batch_size=3)
+    assert [r["k"] for r in rows] == [1, 2, 3, 4]
+    assert len({rows[0][c] for c in script.COLUMNS}) == 1  # one view: every column is view 0's
+    assert all(a["oracle_pct"] <= b["oracle_pct"] for a, b in zip(rows, rows[1:]))
+    assert all(r["oracle_pct"] >= max(r["board_pct"], r["masked_pct"], r["one_view_pct"]) for r in rows)
+    for score in ("board", "masked"):
+        assert rows[-1][f"{score}_pct"] == round(100 * float((kept[score] == gold).all(-1).float().mean()), 2)
+    assert rows[-1]["board_pct"] == 100.0 > rows[-1]["masked_pct"]  # the two scores picked differently somewhere

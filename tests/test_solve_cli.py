@@ -101,7 +101,7 @@ def test_shipped_solve_checkpoint_runs_every_sampler_without_training(tmp_path):
     out = tmp_path / "shipped.json"
     samplers = ",".join(scaling.budgeted_samplers() + ["rm_solve"])  # the whole registry, so a new sampler is covered
     proc = run_cli("eval", "task=sudoku", "task.mode=solve", "task.level=easy", "limit=30", "scaling=true",
-                   "scaling_budgets=[16]", f"scaling_samplers=[{samplers}]", f"output={out}")
+                   "scaling_budgets=[24]", f"scaling_samplers=[{samplers}]", f"output={out}")
     assert proc.returncode == 0, proc.stderr[-2000:]
     with open(out.with_suffix(".csv")) as f:
         rows = {row["sampler"]: row for row in csv.DictReader(f)}

@@ -88,7 +88,7 @@ class Adversary(NoHistoryModel):
 def sampler_from_yaml(name: str, budget: int, stop_at_fixed_point: bool = True):
     cfg = OmegaConf.load(conf_dir() / "sampler" / f"{name}.yaml")
     if name == "best_of":  # these scripted boards have no Sudoku symmetry: views are draws of a sampling base
-        cfg.symmetry, cfg.base, cfg.views = None, "vanilla", 2 if budget >= 4 else 1
+        cfg.symmetry, cfg.base, cfg.views, cfg.score_parts = None, "vanilla", 2 if budget >= 6 else 1, 2
         cfg.base_overrides = {"temperature": 1.0, "stop_at_fixed_point": stop_at_fixed_point}
     if name in scaling.budgeted_samplers():
         cfg = scaling.with_budget(cfg, budget)
