@@ -8,11 +8,13 @@ seeds as best_of, which it runs), each view with `--per-view` forward passes of 
 for every k <= views, with the first k views: one view alone (view 0), the mean view, the oracle
 (some view right: the most any score can pick), and the exact % that each score of best_of picks,
 `board` (the completed board, one pass) and `masked` (--score-parts passes, parts of the blanks
-masked in turn). Writes one CSV row per (checkpoint, k) and prints mean +- std over checkpoints.
+masked in turn). Writes one CSV row per (checkpoint, k) and, beside it (.md) and on stdout, the
+table of mean +- std over checkpoints.
 """
 
 import argparse
 import csv
+import io
 import statistics
 from pathlib import Path
 
@@ -67,38 +69,55 @@ def main() -> None:
 
     from rm_cli.checkpoint import load_checkpoint
     from rm_cli.config import conf_dir
+    from rm_cli.errors import UserError
+    from rm_cli.io import atomic_write_text
     from rm_cli.samplers.best_of import BestOfSampler
     from rm_cli.tasks.sudoku.symmetry import SudokuSymmetry
 
+    for path in args.checkpoints:
+        if not Path(path).is_file():
+            parser.error(f"no such checkpoint file: {path}")
+    if args.views < 1 or args.per_view < 1:
+        parser.error("--views and --per-view must be >= 1")
     torch.set_num_threads(args.threads)
-    sampler = BestOfSampler(base=args.base, views=args.views, steps=args.views * (args.per_view + args.score_parts),
-                            symmetry=SudokuSymmetry(), score="masked", score_parts=args.score_parts)
-    rows = []
-    for checkpoint in args.checkpoints:
-        task_cfg = OmegaConf.load(conf_dir() / "task" / "sudoku.yaml")
-        task_cfg.mode = "solve"
-        if not args.level.startswith("kaidoku:"):
-            task_cfg.level = args.level
-        module = load_checkpoint(checkpoint, task_cfg)
-        task = instantiate(task_cfg).for_checkpoint(module.task)
-        examples = task.eval_examples(args.level if args.level.startswith("kaidoku:") else None, args.limit)
-        for row in view_rows(module.model.eval(), examples, sampler):
-            rows.append({"checkpoint": checkpoint, "seed": module.cfg.seed, "level": args.level, "n": len(examples),
-                         "base": args.base, "per_view": args.per_view, **row})
-        print(f"{checkpoint}: done", flush=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with open(args.out, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    print(f"| views | {' | '.join(COLUMNS)} |\n|---|{'---|' * len(COLUMNS)}")
-    for k in range(1, args.views + 1):
+    try:
+        sampler = BestOfSampler(base=args.base, views=args.views, steps=args.views * (args.per_view + args.score_parts),
+                                symmetry=SudokuSymmetry(), score="masked", score_parts=args.score_parts)
+        rows = []
+        for checkpoint in args.checkpoints:
+            task_cfg = OmegaConf.load(conf_dir() / "task" / "sudoku.yaml")
+            task_cfg.mode = "solve"
+            if not args.level.startswith("kaidoku:"):
+                task_cfg.level = args.level
+            module = load_checkpoint(checkpoint, task_cfg)
+            task = instantiate(task_cfg).for_checkpoint(module.task)
+            examples = task.eval_examples(args.level if args.level.startswith("kaidoku:") else None, args.limit)
+            for row in view_rows(module.model.eval(), examples, sampler):
+                rows.append({"checkpoint": checkpoint, "seed": module.cfg.seed, "level": args.level, "n": len(examples),
+                             "base": args.base, "per_view": args.per_view, **row})
+            print(f"{checkpoint}: done", flush=True)
+    except UserError as err:
+        parser.error(str(err))
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(args.out, text.getvalue())  # both files whole or not at all
+    atomic_write_text(args.out.with_suffix(".md"), table(rows))
+    print(table(rows), end="")
+
+
+def table(rows: list[dict]) -> str:
+    """Markdown: one line per number of views, each column's mean +- std over the checkpoints."""
+    lines = [f"| views | {' | '.join(COLUMNS)} |", f"|---|{'---|' * len(COLUMNS)}"]
+    for k in sorted({int(r["k"]) for r in rows}):
         cells = []
         for column in COLUMNS:
-            values = [r[column] for r in rows if r["k"] == k]
+            values = [float(r[column]) for r in rows if int(r["k"]) == k]
             spread = f" ± {statistics.stdev(values):.1f}" if len(values) > 1 else ""
             cells.append(f"{statistics.mean(values):.1f}{spread}")
-        print(f"| {k} | {' | '.join(cells)} |")
+        lines.append(f"| {k} | {' | '.join(cells)} |")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

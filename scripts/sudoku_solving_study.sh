@@ -335,5 +335,7 @@ python scripts/best_of_views.py --checkpoints "$OUT"/mdmkeep_wrong0.1_peers_seed
   --base rm_solve --views 8 --per-view 60 --out "$OUT/best_of_views_mdmkeep_wrong0.1_rm_solve_hard200.csv"
 $STUDY_VIEWS --budget 256 --checkpoints "$OUT"/mdm3400_peers_seed{0,1,2}.ckpt --levels easy --samplers best_of \
   --out "$OUT/study_mdm3400_peers_1000_bestof4masked_b256.csv"
+$STUDY_VIEWS --budget 256 --checkpoints "$OUT"/mdm3400_peers_seed{0,1,2}.ckpt --levels hard --samplers best_of \
+  --out "$OUT/study_mdm3400_peers_1000_bestof4masked_b256_hard.csv"
 $STUDY_VIEWS --budget 256 --limit 200 --checkpoints "$OUT"/mdmkeep_wrong0.1_peers_seed{0,1,2}.ckpt --levels hard \
   --samplers best_of best_of:base=rm_solve --out "$OUT/study_mdmkeep_wrong0.1_peers_bestof4masked_b256.csv"

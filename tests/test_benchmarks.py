@@ -308,3 +308,14 @@ def test_local_needs_a_readable_file(tmp_path):
     (tmp_path / "latin1.jsonl").write_bytes(b'{"prompt": "caf\xe9", "answer": "1"}\n')
     with pytest.raises(UserError, match=":1: not UTF-8"):
         get_benchmark("local", path=str(tmp_path / "latin1.jsonl"))
+
+
+def test_the_documented_benchmark_options_override_composes():
+    """docs/text.md: `+benchmark_options.KEY=VALUE` reaches the eval config (the options start empty)."""
+    from hydra import compose, initialize_config_dir
+
+    from rm_cli.config import conf_dir
+
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base=None):
+        cfg = compose(config_name="eval", overrides=["task=text", "benchmark=minerva_math", "+benchmark_options.subjects=algebra"])
+    assert dict(cfg.benchmark_options) == {"subjects": "algebra"}

@@ -1,9 +1,12 @@
 """sampler=best_of: views under Sudoku's symmetries, mapped back, the most likely decode kept."""
 
 import importlib.util
+import subprocess
+import sys
 
 import pytest
 import torch
+from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
@@ -201,3 +204,22 @@ def test_the_views_script_bounds_every_pick_by_the_oracle_and_matches_the_sample
     for score in ("board", "masked"):
         assert rows[-1][f"{score}_pct"] == round(100 * float((kept[score] == gold).all(-1).float().mean()), 2)
     assert rows[-1]["board_pct"] == 100.0 > rows[-1]["masked_pct"]  # the two scores picked differently somewhere
+
+
+def test_the_views_script_refuses_a_missing_checkpoint_and_writes_nothing(tmp_path):
+    out = tmp_path / "views.csv"
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "best_of_views.py"), "--checkpoints",
+                           str(tmp_path / "none.ckpt"), "--out", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1].endswith(f"no such checkpoint file: {tmp_path / 'none.ckpt'}")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_documented_overrides_compose_and_build_the_sampler():
+    """`sampler.base_overrides={temperature: 0.7}` as the docs write it (a struct config refuses new keys in an
+    empty dict, so the YAML leaves it null), and `sampler.score=board`."""
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base=None):
+        cfg = compose(config_name="eval", overrides=["task=text", "sampler=best_of", "sampler.symmetry=null",
+                                                      "sampler.base=vanilla_text", "sampler.base_overrides={temperature: 0.7}",
+                                                      "sampler.score=board"])
+    sampler = instantiate(cfg.sampler)
+    assert sampler.base.temperature == 0.7 and sampler.score == "board" and sampler.symmetry is None

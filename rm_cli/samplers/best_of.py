@@ -10,8 +10,8 @@ different outputs:
 - `score: masked` (score_parts passes a view): the editable positions are split at random into
   score_parts groups, each masked in turn and its tokens scored. This is what the masked-diffusion
   objective trains, the only score it makes reliable (on a model trained with it for 3,400 steps
-  the board score picked worse than one view alone on hard puzzles, the masked one a right board
-  whenever a view had one: docs/results/sudoku_solving.md, step 23).
+  the board score picked worse than one view alone on hard puzzles on one seed, the masked one within
+  a point of the oracle on every seed: docs/results/sudoku_solving.md, step 23).
 - `score: board` (one pass): the completed board as it is. Only RM training teaches the outputs at
   visible positions (keep or re-mask), so this suits RM models and is cheaper.
 
