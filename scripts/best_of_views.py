@@ -102,7 +102,7 @@ def main() -> None:
     writer = csv.DictWriter(text, fieldnames=list(rows[0]))
     writer.writeheader()
     writer.writerows(rows)
-    atomic_write_text(args.out, text.getvalue())  # both files whole or not at all
+    atomic_write_text(args.out, text.getvalue())  # each file whole or not at all
     atomic_write_text(args.out.with_suffix(".md"), table(rows))
     print(table(rows), end="")
 
