@@ -34,9 +34,8 @@ def view_rows(model, examples, sampler, batch_size: int = 250) -> list[dict]:
             out, view = sampler.decode_views(model, x0, editable, seeds)
             tokens = sampler.to_board(out.tokens, view)
             edit = editable.repeat(K, 1)
-            board_score.append(sampler.log_likelihood(model, tokens, edit).view(K, -1))
-            part = sampler.parts(tokens.shape[1], seeds).repeat(K, 1)
-            masked_score.append(sampler.masked_log_likelihood(model, tokens, edit, part, sampler.score_passes).view(K, -1))
+            board_score.append(sampler.score_views(model, tokens, edit, seeds, score="board").view(K, -1))
+            masked_score.append(sampler.score_views(model, tokens, edit, seeds, score="masked").view(K, -1))
         boards.append(tokens.view(K, len(x0), -1))
     right = (torch.cat(boards, 1) == examples.gold).all(-1)  # [K, n]
     scores = {"board_pct": torch.cat(board_score, 1), "masked_pct": torch.cat(masked_score, 1)}

@@ -111,9 +111,10 @@ class BestOfSampler(Sampler, name="best_of"):
                                         seeds=view_seeds[v * B:(v + 1) * B]) for v in range(K)])
         return out, view
 
-    def score_views(self, model, tokens: torch.Tensor, editable: torch.Tensor, seeds: torch.Tensor) -> torch.Tensor:
-        """[m * B] the chosen score of m boards an example (view-major, in the boards' own frame)."""
-        if self.score == "board":
+    def score_views(self, model, tokens: torch.Tensor, editable: torch.Tensor, seeds: torch.Tensor,
+                    score: str | None = None) -> torch.Tensor:
+        """[m * B] a score (default: this sampler's) of m boards an example (view-major, in the boards' own frame)."""
+        if (score or self.score) == "board":
             return self.log_likelihood(model, tokens, editable)
         part = self.parts(tokens.shape[1], seeds).repeat(tokens.shape[0] // len(seeds), 1)
         return self.masked_log_likelihood(model, tokens, editable, part, self.score_passes)
@@ -132,14 +133,16 @@ class BestOfSampler(Sampler, name="best_of"):
         total = torch.zeros(tokens.shape[0], device=tokens.device)
         for p in range(parts):
             hidden = editable & (part.to(tokens.device) == p)
-            x = tokens.masked_fill(hidden, model.mask_id)
-            logp = model.logits(x, model.start(x)).float().log_softmax(-1)
-            total += (logp.gather(-1, tokens.unsqueeze(-1)).squeeze(-1) * hidden).sum(-1)
+            total += (token_log_probs(model, tokens.masked_fill(hidden, model.mask_id), tokens) * hidden).sum(-1)
         return total
 
     @staticmethod
     def log_likelihood(model, tokens: torch.Tensor, editable: torch.Tensor) -> torch.Tensor:
         """[R] summed log p(token) over the editable positions of completed boards, one forward pass."""
-        logp = model.logits(tokens, model.start(tokens)).float().log_softmax(-1)
-        return (logp.gather(-1, tokens.unsqueeze(-1)).squeeze(-1) * editable).sum(-1)
+        return (token_log_probs(model, tokens, tokens) * editable).sum(-1)
 
+
+def token_log_probs(model, shown: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    """[R, N] log p(tokens) at every position, the model shown `shown` (tokens, or tokens partly masked)."""
+    logp = model.logits(shown, model.start(shown)).float().log_softmax(-1)
+    return logp.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
