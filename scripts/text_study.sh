@@ -28,6 +28,11 @@
 # 6. the real benchmarks decoded by the trained seed-0 MiniLM models: GSM8K's first 100 test problems,
 #    the first 50 of ARC-Challenge, MMLU and MATH-500, the first 20 of MBPP and HumanEval (prompts cut to
 #    their last 48 tokens, flagged per item): OUT/minilm/bench/BENCHMARK{N}_NAME.json.
+# 7. the paper's recipe on MiniLM at step 5's 1500 steps: SFT for 750 steps, then the SFT model's own top-8
+#    wrong tokens cached (`rm prepare split=native`, all 20,000 training problems) and 750 RM + HER steps on
+#    them from its weights (`corruption=native init_from=...`), seeds 0, 1, 2, the three chains at once;
+#    each stage scored like step 1 (OUT/minilm/native/, table OUT/minilm/native/text_minilm_native.{md,csv},
+#    paired against step 5's SFT runs).
 set -euo pipefail
 # train_and_score DIR "COMMON": reads lines "NAME SAMPLER OVERRIDES..." and, two at a time, trains DIR/NAME
 # (unless its summary.json exists) and scores its last checkpoint into DIR/results/NAME.json (unless it exists).
@@ -107,3 +112,36 @@ done | xargs -P 2 -L 1 bash -c 'bench=$0 n=$1 name=$2; out='"$MINILM"'/bench/$be
     checkpoint='"$MINILM"'/$name/checkpoints/last.ckpt sampler=$3 output=$out.json > $out.log 2>&1 \
     || { echo "failed: $bench $name (see $out.log)"; exit 255; }'
 
+
+NATIVE="$MINILM/native"
+mkdir -p "$NATIVE/logs" "$NATIVE/results"
+NATIVE_COMMON="task=text backbone=hf_mlm task.prompt_len=48 task.answer_len=32 threads=1 batch_size=32 optim.lr=1e-4 \
+trainer.max_steps=750 trainer.val_check_interval=750 test_after_fit=false"
+# native_chain S: SFT 750 steps -> its native cache -> 750 RM + HER steps on it; each stage skipped when its output exists
+native_chain() {
+  local s=$1 d=$NATIVE sft=$NATIVE/sft750_seed$1 cache=$NATIVE/native_k8_seed$1 rm=$NATIVE/sft750_rm_her_native750_seed$1
+  [ -f "$sft/summary.json" ] || rm train $NATIVE_COMMON objective=mdm history=off sampler=vanilla_text seed=$s \
+    run_dir="$sft" > "$d/logs/sft750_seed$s.log" 2>&1 || { echo "failed: sft750_seed$s"; return 1; }
+  [ -f "$cache/rm_native.json" ] || OMP_NUM_THREADS=1 rm prepare task=text split=native \
+    checkpoint="$sft/checkpoints/last.ckpt" output="$cache" > "$d/logs/prepare_seed$s.log" 2>&1 \
+    || { echo "failed: prepare seed $s"; return 1; }
+  [ -f "$rm/summary.json" ] || rm train $NATIVE_COMMON objective=rm history=her sampler=rm_text corruption=native \
+    corruption.cache="$cache" init_from="$sft/checkpoints/last.ckpt" seed=$s run_dir="$rm" \
+    > "$d/logs/sft750_rm_her_native750_seed$s.log" 2>&1 || { echo "failed: rm_her_native seed $s"; return 1; }
+  for run in sft750_rm_her_native750_seed$s:rm_text sft750_seed$s:vanilla_text; do
+    local name=${run%%:*} sampler=${run##*:}
+    [ -f "$d/results/$name.json" ] || OMP_NUM_THREADS=1 rm eval task=text checkpoint="$d/$name/checkpoints/last.ckpt" \
+      sampler=$sampler output="$d/results/$name.json" > "$d/logs/eval_$name.log" 2>&1 \
+      || { echo "failed: eval $name"; return 1; }
+  done
+}
+pids=()
+for s in 0 1 2; do native_chain $s & pids+=($!); done
+for p in "${pids[@]}"; do wait "$p"; done
+python scripts/text_table.py "$NATIVE" --out "$NATIVE/text_minilm_native"
+mkdir -p "$NATIVE/paired"  # step 5's SFT runs (1500 steps) beside the native runs, seed by seed
+for s in 0 1 2; do
+  ln -sf "$(realpath "$MINILM/results/sft_seed$s.json")" "$NATIVE/paired/sft_seed$s.json"
+  ln -sf "$(realpath "$NATIVE/results/sft750_rm_her_native750_seed$s.json")" "$NATIVE/paired/"
+done
+python scripts/text_paired.py "$NATIVE/paired" sft sft750_rm_her_native750 --out "$NATIVE/text_minilm_native_paired.md"
