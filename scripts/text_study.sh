@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates docs/results/text.md's numbers (`tiny` and MiniLM) on a 2-core CPU (about 17 hours in all).
+# Regenerates docs/results/text.md's numbers (`tiny` and MiniLM) on a 2-core CPU (about 20 hours in all).
 #
 #   bash scripts/text_study.sh [OUT_DIR]      (default: runs/text_study)
 #
