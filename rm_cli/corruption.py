@@ -5,6 +5,7 @@ from pathlib import Path
 import torch
 
 from rm_cli.errors import UserError
+from rm_cli.progress import progress
 
 
 class UniformCorruption:
@@ -33,20 +34,29 @@ class UniformCorruption:
 
 # ---- native corruption: a frozen checkpoint's own likely mistakes -----------------------------
 
-def native_candidates(model, inputs: torch.Tensor, gold: torch.Tensor, k: int, batch_size: int = 256) -> torch.Tensor:
-    """[n, N, k] the k real tokens a frozen model finds most probable at each position of `inputs`,
-    gold and MASK removed (SPEC §4: "top-k of a frozen checkpoint's softmax with gold removed")."""
-    mask_id = model.mask_id
-    out = []
-    with torch.inference_mode():
-        for start in range(0, inputs.shape[0], batch_size):
-            x, g = inputs[start:start + batch_size], gold[start:start + batch_size]
-            logits = model.logits(x, model.start(x)).float()
+def weights_device(model) -> torch.device:
+    """Where the model's weights are: its inputs go there (the CPU for a model with none, as a scripted one)."""
+    first = next(model.parameters(), None) if hasattr(model, "parameters") else None
+    return torch.device("cpu") if first is None else first.device
+
+
+def native_candidates(model, inputs: torch.Tensor, gold: torch.Tensor, k: int, batch_size: int = 256,
+                      start: int = 0) -> torch.Tensor:
+    """[n, N - start, k] the k real tokens a frozen model finds most probable at positions start.. of
+    `inputs`, gold and MASK removed (SPEC §4: "top-k of a frozen checkpoint's softmax with gold
+    removed"). Computed on the model's device, `batch_size` rows at a time; returned on the CPU."""
+    mask_id, out = model.mask_id, []
+    device = weights_device(model)
+    with torch.inference_mode(), progress("native cache", inputs.shape[0]) as advance:
+        for i in range(0, inputs.shape[0], batch_size):
+            x, g = inputs[i:i + batch_size].to(device), gold[i:i + batch_size, start:].to(device)
+            logits = model.logits(x, model.start(x), logits_from=start).float()
             if not 1 <= k <= logits.shape[-1] - 2:
                 raise UserError(f"k must be in 1..{logits.shape[-1] - 2} (the real tokens other than gold), got {k}")
             logits[..., mask_id] = float("-inf")
             logits.scatter_(-1, g.unsqueeze(-1), float("-inf"))
-            out.append(logits.topk(k, dim=-1).indices)
+            out.append(logits.topk(k, dim=-1).indices.cpu())
+            advance(x.shape[0])
     return torch.cat(out)
 
 

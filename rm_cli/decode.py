@@ -1,12 +1,12 @@
-"""Decode a set of examples in batches, with a progress bar: shared by eval and infer.
+"""Decode a set of examples in batches, with progress (progress.py): shared by eval and infer.
 
 Each example's random draws (temperature > 0) are seeded by `seed` and its index in the set,
 never by its batch, so a result does not depend on batch_size."""
 
 import torch
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from rm_cli.errors import UserError
+from rm_cli.progress import progress
 from rm_cli.samplers.base import SampleResult, concat_results, to_cpu
 from rm_cli.tasks.base import Examples
 
@@ -26,9 +26,7 @@ def decode_examples(sampler, model, examples: Examples, batch_size: int, record_
                     description: str = "decoding", console=None, seed: int = 0, device=None) -> SampleResult:
     """device: move each batch there (the model's device); results come back on the CPU."""
     results = []
-    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn()]
-    with Progress(*columns, console=console, transient=False) as progress:
-        bar = progress.add_task(description, total=len(examples))
+    with progress(description, len(examples), console) as advance:
         for start in range(0, len(examples), batch_size):
             stop = min(start + batch_size, len(examples))
             with torch.inference_mode():
@@ -38,5 +36,5 @@ def decode_examples(sampler, model, examples: Examples, batch_size: int, record_
                     x, editable = x.to(device), editable.to(device)
                 result = sampler(model, x, editable, record_trajectory, seeds=seeds)
                 results.append(result if device is None else to_cpu(result))
-            progress.update(bar, advance=stop - start)
+            advance(stop - start)
     return concat_results(results)

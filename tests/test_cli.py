@@ -102,6 +102,7 @@ def test_train_eval_infer_end_to_end(tiny_run, tmp_path):
     assert {"exact_pct", "valid_pct", "replay_mistake_pct", "conflict_cells_per_board", "changed_correct_per_board"} <= set(report["metrics"])
     assert report["versions"]["torch"] and report["config"]["limit"] == 20 and report["seed"] == 0
     assert "exact_pct" in proc.stdout  # the rich table
+    assert "eval: 20/20 (100%)" in proc.stdout  # progress as plain lines: the output is not a terminal
 
     prompts = tmp_path / "boards.txt"
     prompts.write_text("\n".join(b["board"] for b in _boards(3)) + "\n")
@@ -126,6 +127,10 @@ def test_resume_auto_continues_from_last_checkpoint(tmp_path):
     assert again.returncode == 2 and "resume=auto" in again.stderr
     resumed = run_cli("train", f"run_dir={run_dir}", "trainer.max_steps=8", "trainer.val_check_interval=4", "resume=auto", *TINY)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
+    # not a terminal: plain progress lines, counted from the resumed step, and the validation's metrics
+    steps = [line for line in resumed.stdout.splitlines() if line.startswith("train step: ")]
+    assert steps[0].startswith("train step: 5/8") and steps[-1].startswith("train step: 8/8 (100%)"), resumed.stdout
+    assert "train/loss" in steps[-1] and "validation at step 8: val/exact" in resumed.stdout
     assert json.loads((run_dir / "summary.json").read_text())["steps"] == 8
     assert torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 8
 

@@ -219,15 +219,15 @@ def test_both_objectives_learn_a_fixed_text_batch(objective, history):
     assert after < 0.6 * before, (before, after)
 
 
-def test_native_top_k_wrong_does_not_depend_on_the_chunk_size_and_never_offers_gold_or_mask():
+def test_native_candidates_of_the_answer_do_not_depend_on_the_chunk_size_and_never_offers_gold_or_mask():
     from benchmarks.common import train_config
     from rm_cli.lightning_module import RMLightningModule
-    from rm_cli.tasks.text.native import top_k_wrong
+    from rm_cli.corruption import native_candidates
 
     module = RMLightningModule(train_config("task=text", "backbone=tiny", "backbone.n_layers=1", "backbone.d_model=32",
                                             "backbone.n_heads=2", "task.train_size=16", "task.val_size=5")).eval()
     examples, P, model = module.task.val_examples(), module.task.prompt_len, module.model
-    chunked = [top_k_wrong(model, examples.inputs, examples.gold, P, 4, rows) for rows in (1, 2, 5)]
+    chunked = [native_candidates(model, examples.inputs, examples.gold, 4, rows, start=P) for rows in (1, 2, 5)]
     assert all(torch.equal(c, chunked[0]) for c in chunked) and chunked[0].shape == (5, module.task.answer_len, 4)
     with torch.no_grad():
         logits = model.logits(examples.inputs, model.start(examples.inputs))[:, P:]

@@ -17,7 +17,7 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint, RichProgressBar
+from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.strategies.launchers.subprocess_script import _SubprocessScriptLauncher
 from lightning.pytorch.utilities import rank_zero_only
@@ -33,6 +33,7 @@ from rm_cli.errors import UserError
 from rm_cli.global_batch import GlobalBatchStream
 from rm_cli.io import atomic_write_json, check_free_space, check_run_dir, remove_stale_temporaries
 from rm_cli.lightning_module import RMLightningModule, as_container
+from rm_cli.progress import training_progress_bar
 from rm_cli.report import print_table
 from rm_cli.runinfo import git_commit, package_versions
 from rm_cli.train_callbacks import LastCheckpoint, MovingAverage, StopOnNonFiniteLoss
@@ -119,7 +120,7 @@ def fit(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, mult
 
     best = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val/exact", mode="max", save_top_k=1, save_last=False)
     callbacks = [best, LastCheckpoint(ckpt_dir, cfg.checkpoint_every_n_steps), StopOnNonFiniteLoss(ckpt_dir),
-                 RichProgressBar(), LearningRateMonitor(logging_interval="step")]
+                 training_progress_bar(), LearningRateMonitor(logging_interval="step")]
     if cfg.get("ema_decay"):
         callbacks.append(MovingAverage(decay=cfg.ema_decay))
     trainer = instantiate(

@@ -5,7 +5,8 @@ import time
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import RichProgressBar
+
+from rm_cli.progress import training_progress_bar
 
 
 def fit(module: L.LightningModule, data: torch.Tensor, labels: torch.Tensor | None, epochs: int, batch_size: int,
@@ -16,7 +17,7 @@ def fit(module: L.LightningModule, data: torch.Tensor, labels: torch.Tensor | No
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(*tensors), batch_size=batch_size, shuffle=True,
                                          generator=torch.Generator().manual_seed(seed), drop_last=len(data) > batch_size)
     trainer = L.Trainer(max_epochs=epochs, accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
-                        enable_model_summary=False, callbacks=[RichProgressBar()], num_sanity_val_steps=0)
+                        enable_model_summary=False, callbacks=[training_progress_bar()], num_sanity_val_steps=0)
     started = time.perf_counter()
     trainer.fit(module, train_dataloaders=loader)
     wall = time.perf_counter() - started

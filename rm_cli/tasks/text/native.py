@@ -26,23 +26,6 @@ META = "rm_native.json"
 FORMAT = "rm-cli/text-native/1"
 
 
-def top_k_wrong(model, inputs: torch.Tensor, gold: torch.Tensor, start: int, k: int, batch_size: int) -> torch.Tensor:
-    """[n, N - start, k] the model's k most probable tokens at positions start.. of `inputs`,
-    gold and MASK excluded. Rows are chunked so that one chunk's logits stay near 512 MB."""
-    mask_id, out = model.mask_id, []
-    device = next(model.parameters()).device
-    with torch.inference_mode():
-        for i in range(0, inputs.shape[0], batch_size):
-            x, g = inputs[i:i + batch_size].to(device), gold[i:i + batch_size, start:].to(device)
-            logits = model.logits(x, model.start(x), logits_from=start).float()
-            if not 1 <= k <= logits.shape[-1] - 2:
-                raise UserError(f"k must be in 1..{logits.shape[-1] - 2} (the tokens other than gold and MASK), got {k}")
-            logits[..., mask_id] = float("-inf")
-            logits.scatter_(-1, g.unsqueeze(-1), float("-inf"))
-            out.append(logits.topk(k, dim=-1).indices.to(torch.int32).cpu())
-    return torch.cat(out)
-
-
 def write_cache(path, examples, ids: list[str], wrong: torch.Tensor, meta: dict) -> None:
     import datasets
 

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import torch
 
+from rm_cli.corruption import native_candidates
 from rm_cli.errors import UserError
 from rm_cli.tasks.base import FROM_CHECKPOINT, Task
 from rm_cli.tasks.text import arithmetic, native
@@ -194,7 +195,7 @@ class TextTask(Task):
         records = records[:n] if n else records
         examples = self._encode(records, origin, with_gold=True)
         rows = max(1, min(batch_size, 2**27 // max(1, self.answer_len * self.vocab_size)))  # answer logits only
-        wrong = native.top_k_wrong(model, examples.inputs, examples.gold, self.prompt_len, k, rows)
+        wrong = native_candidates(model, examples.inputs, examples.gold, k, rows, start=self.prompt_len).to(torch.int32)
         meta = {"tokenizer": self._tok().fingerprint, "prompt_len": self.prompt_len, "answer_len": self.answer_len,
                 "k": k, "n": len(records), "checkpoint": source, "examples": origin}
         native.write_cache(path, examples, [r.id for r in records], wrong, meta)
