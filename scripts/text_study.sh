@@ -34,30 +34,35 @@
 #    each stage scored like step 1 (OUT/minilm/native/, table OUT/minilm/native/text_minilm_native.{md,csv},
 #    paired against step 5's SFT runs).
 set -euo pipefail
+# score_run DIR RUN NAME SAMPLER: DIR/RUN's last checkpoint decoded with SAMPLER on the shipped test file,
+# one thread, into DIR/results/NAME.json (unless it exists).
+score_run() {
+  local dir=$1 run=$2 name=$3 sampler=$4
+  [ -f "$dir/results/$name.json" ] || OMP_NUM_THREADS=1 rm eval task=text checkpoint="$dir/$run/checkpoints/last.ckpt" \
+    sampler="$sampler" output="$dir/results/$name.json" > "$dir/logs/eval_$name.log" 2>&1 \
+    || { echo "failed: eval $name (see $dir/logs/eval_$name.log)"; return 1; }
+}
+export -f score_run
+
 # train_and_score DIR "COMMON": reads lines "NAME SAMPLER OVERRIDES..." and, two at a time, trains DIR/NAME
 # (unless its summary.json exists) and scores its last checkpoint into DIR/results/NAME.json (unless it exists).
 train_and_score() {
   xargs -P 2 -L 1 bash -c 'dir=$1; common=$2; name=$3; sampler=$4; shift 4; run=$dir/$name
     [ -f $run/summary.json ] || rm train $common sampler=$sampler "$@" run_dir=$run > $dir/logs/$name.log 2>&1 \
       || { echo "failed: $name (see $dir/logs/$name.log)"; exit 255; }
-    [ -f $dir/results/$name.json ] || OMP_NUM_THREADS=1 rm eval task=text checkpoint=$run/checkpoints/last.ckpt \
-      sampler=$sampler output=$dir/results/$name.json > $dir/logs/eval_$name.log 2>&1 \
-      || { echo "failed: eval $name (see $dir/logs/eval_$name.log)"; exit 255; }' _ "$1" "$2"
+    score_run $dir $name $name $sampler || exit 255' _ "$1" "$2"
 }
 
 # score_with_vanilla DIR S: DIR/rm_her_seedS's weights decoded with vanilla_text (LLaDA, no re-masking),
 # to tell their training from their decoder: DIR/results/rm_her_vanilla_seedS.json (unless it exists).
 score_with_vanilla() {
-  local dir=$1 name=rm_her_vanilla_seed$2
-  [ -f "$dir/results/$name.json" ] || OMP_NUM_THREADS=1 rm eval task=text checkpoint="$dir/rm_her_seed$2/checkpoints/last.ckpt" \
-    sampler=vanilla_text output="$dir/results/$name.json" > "$dir/logs/eval_$name.log" 2>&1 \
-    || { echo "failed: eval $name (see $dir/logs/eval_$name.log)"; exit 1; }
+  score_run "$1" "rm_her_seed$2" "rm_her_vanilla_seed$2" vanilla_text || exit 1
 }
 
 OUT=${1:-runs/text_study}
 mkdir -p "$OUT/logs" "$OUT/results" "$OUT/scaling"
-COMMON="task=text backbone=tiny threads=1 batch_size=32 trainer.max_steps=1500 trainer.val_check_interval=500 \
-test_after_fit=false"
+TINY_SETTINGS="task=text backbone=tiny threads=1 batch_size=32 test_after_fit=false"
+COMMON="$TINY_SETTINGS trainer.max_steps=1500 trainer.val_check_interval=500"
 for s in 0 1 2; do
   echo "sft_seed$s vanilla_text objective=mdm history=off seed=$s"
   echo "rm_seed$s rm_text objective=rm history=off seed=$s"
@@ -77,8 +82,7 @@ python scripts/text_by_steps.py "$OUT"/results/*.json --out "$OUT/text_by_steps.
 
 LONG="$OUT/long"
 mkdir -p "$LONG/logs" "$LONG/results"
-LONG_COMMON="task=text backbone=tiny threads=1 batch_size=32 trainer.max_steps=4500 trainer.val_check_interval=1500 \
-test_after_fit=false"
+LONG_COMMON="$TINY_SETTINGS trainer.max_steps=4500 trainer.val_check_interval=1500"
 { for s in 0 1 2; do
     echo "sft_seed$s vanilla_text objective=mdm history=off seed=$s"
     echo "rm_seed$s rm_text objective=rm history=off seed=$s"
@@ -92,8 +96,9 @@ for m in rm rm_her; do python scripts/text_paired.py "$LONG/results" sft $m --ou
 
 MINILM="$OUT/minilm"
 mkdir -p "$MINILM/logs" "$MINILM/results"
-MINILM_COMMON="task=text backbone=hf_mlm task.prompt_len=48 task.answer_len=32 threads=1 batch_size=32 optim.lr=1e-4 \
-trainer.max_steps=1500 trainer.val_check_interval=1500 test_after_fit=false"
+MINILM_SETTINGS="task=text backbone=hf_mlm task.prompt_len=48 task.answer_len=32 threads=1 batch_size=32 optim.lr=1e-4 \
+test_after_fit=false"
+MINILM_COMMON="$MINILM_SETTINGS trainer.max_steps=1500 trainer.val_check_interval=1500"
 for s in 0 1 2; do
   echo "sft_seed$s vanilla_text objective=mdm history=off seed=$s"
   echo "rm_seed$s rm_text objective=rm history=off seed=$s"
@@ -115,8 +120,7 @@ done | xargs -P 2 -L 1 bash -c 'bench=$0 n=$1 name=$2; out='"$MINILM"'/bench/$be
 
 NATIVE="$MINILM/native"
 mkdir -p "$NATIVE/logs" "$NATIVE/results"
-NATIVE_COMMON="task=text backbone=hf_mlm task.prompt_len=48 task.answer_len=32 threads=1 batch_size=32 optim.lr=1e-4 \
-trainer.max_steps=750 trainer.val_check_interval=750 test_after_fit=false"
+NATIVE_COMMON="$MINILM_SETTINGS trainer.max_steps=750 trainer.val_check_interval=750"
 # native_chain S: SFT 750 steps -> its native cache -> 750 RM + HER steps on it; each stage skipped when its output exists
 native_chain() {
   local s=$1 d=$NATIVE sft=$NATIVE/sft750_seed$1 cache=$NATIVE/native_k8_seed$1 rm=$NATIVE/sft750_rm_her_native750_seed$1
@@ -128,12 +132,8 @@ native_chain() {
   [ -f "$rm/summary.json" ] || rm train $NATIVE_COMMON objective=rm history=her sampler=rm_text corruption=native \
     corruption.cache="$cache" init_from="$sft/checkpoints/last.ckpt" seed=$s run_dir="$rm" \
     > "$d/logs/sft750_rm_her_native750_seed$s.log" 2>&1 || { echo "failed: rm_her_native seed $s"; return 1; }
-  for run in sft750_rm_her_native750_seed$s:rm_text sft750_seed$s:vanilla_text; do
-    local name=${run%%:*} sampler=${run##*:}
-    [ -f "$d/results/$name.json" ] || OMP_NUM_THREADS=1 rm eval task=text checkpoint="$d/$name/checkpoints/last.ckpt" \
-      sampler=$sampler output="$d/results/$name.json" > "$d/logs/eval_$name.log" 2>&1 \
-      || { echo "failed: eval $name"; return 1; }
-  done
+  score_run "$d" "sft750_rm_her_native750_seed$s" "sft750_rm_her_native750_seed$s" rm_text || return 1
+  score_run "$d" "sft750_seed$s" "sft750_seed$s" vanilla_text || return 1
 }
 pids=()
 for s in 0 1 2; do native_chain $s & pids+=($!); done
