@@ -5,8 +5,8 @@ Slurm job) a rich bar draws itself once, when the work is done, so a 13-minute n
 500-problem eval would say nothing until its end; there one plain line is printed instead each time
 another tenth of the work is done (for training, with the loss, and a line after each validation):
 
-    eval: 150/500 (30%), 0:02:05 elapsed, about 0:04:52 left
-    train step: 300/750 (40%), 0:18:40 elapsed, about 0:28:01 left, train/loss 1.873
+    eval: 256/500 (51%), 0:09:04 elapsed, about 0:08:38 left
+    train step: 675/750 (90%), 0:52:21 elapsed, about 0:05:49 left, train/keep 0.03542, train/loss 0.1644, ...
 """
 
 import datetime
