@@ -35,8 +35,8 @@ class UniformCorruption:
 # ---- native corruption: a frozen checkpoint's own likely mistakes -----------------------------
 
 def weights_device(model) -> torch.device:
-    """Where the model's weights are: its inputs go there (the CPU for a model with none, as a scripted one)."""
-    first = next(model.parameters(), None) if hasattr(model, "parameters") else None
+    """Where the model's weights are: its inputs go there (the CPU for a module with none, as a scripted one)."""
+    first = next(model.parameters(), None)
     return torch.device("cpu") if first is None else first.device
 
 

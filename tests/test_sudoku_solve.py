@@ -181,8 +181,8 @@ def test_carved_pool_blanks_any_number_down_to_minimal():
         assert solver.unique_solution(to_digits(g.masked_fill(b, MASK_ID))) == (g + 1).tolist()
 
 
-class RankingModel:
-    """A stand-in frozen model that always ranks the digits 1 > 2 > ... > 9, whatever the board."""
+class RankingModel(torch.nn.Module):
+    """A stand-in frozen model (a module without weights) that always ranks the digits 1 > 2 > ... > 9, whatever the board."""
 
     mask_id = MASK_ID
 
