@@ -11,6 +11,7 @@ another tenth of the work is done (for training, with the loss, and a line after
 
 import datetime
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 
 from lightning.pytorch.callbacks import ProgressBar, RichProgressBar
@@ -42,11 +43,13 @@ class ProgressLines:
     def advance(self, n: int = 1, note: str = "") -> None:
         self.update(self.done + n, note)
 
-    def update(self, done: int, note: str = "") -> None:
+    def update(self, done: int, note: str | Callable[[], str] = "") -> None:
+        """note: text for the end of the line, or a function that makes it, called only when a line is printed."""
         self.done = done
         if self._shares(done) > self.reached:
             self.reached = self._shares(done)
-            self.console.print(self.line(note), markup=False, highlight=False, soft_wrap=True)
+            text = note() if callable(note) else note
+            self.console.print(self.line(text), markup=False, highlight=False, soft_wrap=True)
 
     def line(self, note: str = "") -> str:
         elapsed = self.timer() - self.started
@@ -93,7 +96,8 @@ class ProgressLinesBar(ProgressBar):
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         if self.enabled and self.lines is not None:
-            self.lines.update(trainer.global_step, self._metrics(trainer, "train/"))
+            # the metrics are read (a device sync each) only for the ten steps that print a line
+            self.lines.update(trainer.global_step, lambda: self._metrics(trainer, "train/"))
 
     def on_validation_end(self, trainer, pl_module) -> None:
         if self.enabled and not trainer.sanity_checking and (metrics := self._metrics(trainer, "val/")):

@@ -58,3 +58,13 @@ def test_progress_prints_lines_only_where_there_is_no_terminal():
         text = out.getvalue()
         assert ("native cache: 4/4 (100%)" in text) is not terminal, text
         assert ("━" in text) is terminal, text  # rich's bar
+
+
+def test_a_note_given_as_a_function_is_made_only_for_the_lines_printed():
+    console, out = _console(terminal=False)
+    made = []
+    lines = ProgressLines("train step", 20, console, timer=Clock())
+    for step in range(1, 21):
+        lines.update(step, lambda: made.append(step) or f"train/loss {step}")
+    assert made == [2, 4, 6, 8, 10, 12, 14, 16, 18, 20]
+    assert out.getvalue().splitlines()[-1] == "train step: 20/20 (100%), 0:00:00 elapsed, train/loss 20"
