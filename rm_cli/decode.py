@@ -24,9 +24,18 @@ def on_device(module, device: str):
 
 def decode_examples(sampler, model, examples: Examples, batch_size: int, record_trajectory: bool = False,
                     description: str = "decoding", console=None, seed: int = 0, device=None) -> SampleResult:
-    """device: move each batch there (the model's device); results come back on the CPU."""
+    """device: move each batch there (the model's device); results come back on the CPU. Progress moves with
+    the sampler's turns inside a batch (Sampler.share_done), as one batch of a text eval may take minutes."""
     results = []
     with progress(description, len(examples), console) as advance:
+        shown = 0
+
+        def show(done: int) -> None:
+            nonlocal shown
+            if done > shown:
+                advance(done - shown)
+                shown = done
+
         for start in range(0, len(examples), batch_size):
             stop = min(start + batch_size, len(examples))
             with torch.inference_mode():
@@ -34,7 +43,8 @@ def decode_examples(sampler, model, examples: Examples, batch_size: int, record_
                 x, editable = examples.inputs[start:stop], examples.editable[start:stop]
                 if device is not None:
                     x, editable = x.to(device), editable.to(device)
-                result = sampler(model, x, editable, record_trajectory, seeds=seeds)
+                result = sampler(model, x, editable, record_trajectory, seeds=seeds,
+                                 on_turn=lambda share, a=start, b=stop: show(a + int(round(share * (b - a), 3))))
                 results.append(result if device is None else to_cpu(result))
-            advance(stop - start)
+            show(stop)
     return concat_results(results)

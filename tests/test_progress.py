@@ -2,9 +2,15 @@
 
 import io
 
+import torch
 from rich.console import Console
 
+from rm_cli.decode import decode_examples
 from rm_cli.progress import ProgressLines, progress
+from rm_cli.samplers.best_of import BestOfSampler
+from rm_cli.samplers.rm import RMSampler
+from rm_cli.samplers.vanilla import VanillaSampler
+from rm_cli.tasks.base import Examples
 
 
 class Clock:
@@ -68,3 +74,40 @@ def test_a_note_given_as_a_function_is_made_only_for_the_lines_printed():
         lines.update(step, lambda: made.append(step) or f"train/loss {step}")
     assert made == [2, 4, 6, 8, 10, 12, 14, 16, 18, 20]
     assert out.getvalue().splitlines()[-1] == "train step: 20/20 (100%), 0:00:00 elapsed, train/loss 20"
+
+
+class RandomLogits:
+    """Fixed random logits over 5 tokens (the mask, id 5, never likely), the same at every turn."""
+
+    mask_id = 5
+
+    def start(self, x0):
+        return None
+
+    def advance(self, state, x):
+        return None
+
+    def logits(self, x, state=None, logits_from=0):
+        g = torch.Generator().manual_seed(0)
+        logits = torch.randn(x.shape[0], x.shape[1], 6, generator=g)
+        logits[..., self.mask_id] = -20.0  # RM never re-masks
+        return logits[:, logits_from:]
+
+
+def _decode_lines(sampler, n: int = 20, positions: int = 10) -> list[str]:
+    console, out = _console(terminal=False)
+    x0 = torch.full((n, positions), RandomLogits.mask_id)
+    examples = Examples(x0, torch.ones_like(x0, dtype=torch.bool))
+    decode_examples(sampler, RandomLogits(), examples, batch_size=n, console=console)
+    return [line.split(",")[0] for line in out.getvalue().splitlines()]
+
+
+def test_one_batch_reports_progress_turn_by_turn_not_only_at_its_end():
+    """A text eval's 256-problem batch runs for minutes: its lines follow the sampler's turns."""
+    tenths = [f"decoding: {k}/20 ({5 * k}%)" for k in range(2, 21, 2)]  # one batch of 20, ten turns
+    assert _decode_lines(VanillaSampler(steps=10)) == tenths
+    # RM reveals one a turn and stops at its fixed point after 11 of its 100 turns: progress follows the masks
+    assert _decode_lines(RMSampler(max_turns=100, reveal_per_turn=1)) == tenths
+    # best_of: the first view's turns fill the first half of the batch's share, the second view's the rest
+    assert _decode_lines(BestOfSampler(base="vanilla", views=2, steps=20, symmetry=None,
+                                       base_overrides={"temperature": 1.0}, score="board")) == tenths

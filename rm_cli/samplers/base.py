@@ -17,6 +17,7 @@ Two options live here because they constrain every sampler alike:
   depend on which batch it is decoded in.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -139,8 +140,9 @@ class Sampler:
 
     @torch.no_grad()
     def __call__(self, model, x0: torch.Tensor, editable: torch.Tensor, record_trajectory: bool = False,
-                 seeds: torch.Tensor | None = None) -> SampleResult:
-        """seeds: [B] one per example (temperature > 0); None: 0..B-1."""
+                 seeds: torch.Tensor | None = None, on_turn: Callable[[float], None] | None = None) -> SampleResult:
+        """seeds: [B] one per example (temperature > 0); None: 0..B-1. on_turn(share): called after each turn
+        with the share of the batch's work done (see share_done), so a long batch reports before it ends."""
         mask_id = model.mask_id
         x, editable = x0.clone(), editable.bool()
         B = x.shape[0]
@@ -204,6 +206,8 @@ class Sampler:
                 active[idx] = ~self.done(xw, new_w, ea, mask_id)
             if record_trajectory:
                 trajectory.append(x.clone())
+            if on_turn is not None:
+                on_turn(self.share_done(x, editable, mask_id, masked_at_start, active, turns_run))
         if self.fill_at_end:
             self._fill_remaining(model, x, editable, state, nfe, rows, generators)
             if record_trajectory and not torch.equal(trajectory[-1], x):
@@ -218,6 +222,15 @@ class Sampler:
             trajectory=torch.stack(trajectory) if record_trajectory else None,
             forward_rows=rows,
         )
+
+    def share_done(self, x, editable, mask_id: int, masked_at_start, active, turns_run: int) -> float:
+        """Mean over the rows of how far each got: 1 once it stopped, else the larger of its share of masks
+        filled (if it started with any) and its share of the turn budget. Masks filled follows samplers that
+        stop at a fixed point long before max_turns (rm_text: 33 turns of 128 on a 32-token answer)."""
+        filled = 1 - (editable & (x == mask_id)).sum(-1) / masked_at_start.clamp(min=1)
+        filled = filled.masked_fill(masked_at_start == 0, 0.0)  # a board with no mask (revision): turns alone
+        row = torch.where(active, filled.clamp(min=turns_run / self.max_turns), 1.0)
+        return float(row.mean())
 
     def _fill_remaining(self, model, x, editable, state, nfe, rows, generators=None):
         """Positions still masked when the turn budget runs out get a token (argmax, or a draw at T > 0) in one more pass."""

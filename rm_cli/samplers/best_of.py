@@ -78,12 +78,12 @@ class BestOfSampler(Sampler, name="best_of"):
         return tokens if view is None else self.symmetry.undo(tokens, *view)
 
     @torch.no_grad()
-    def __call__(self, model, x0, editable, record_trajectory: bool = False, seeds=None) -> SampleResult:
+    def __call__(self, model, x0, editable, record_trajectory: bool = False, seeds=None, on_turn=None) -> SampleResult:
         if self.views == 1:
-            return self.base(model, x0, editable, record_trajectory, seeds=seeds)
+            return self.base(model, x0, editable, record_trajectory, seeds=seeds, on_turn=on_turn)
         B, K = x0.shape[0], self.views
         seeds = torch.arange(B) if seeds is None else seeds.cpu()
-        out, view = self.decode_views(model, x0, editable, seeds, record_trajectory)
+        out, view = self.decode_views(model, x0, editable, seeds, record_trajectory, on_turn)
         tokens = self.to_board(out.tokens, view)
         score = self.score_views(model, tokens, editable.repeat(K, 1), seeds)
         best = score.view(K, B).argmax(0)  # the first view wins a tie: the board as given
@@ -97,9 +97,9 @@ class BestOfSampler(Sampler, name="best_of"):
                             remasked=out.remasked[:, rows], revealed=out.revealed[:, rows], trajectory=trajectory,
                             forward_rows=out.forward_rows + [K * B] * self.score_passes)
 
-    def decode_views(self, model, x0, editable, seeds: torch.Tensor, record_trajectory: bool = False):
+    def decode_views(self, model, x0, editable, seeds: torch.Tensor, record_trajectory: bool = False, on_turn=None):
         """(the base sampler's result on every view, view-major, tokens in the view's own frame; the views'
-        transforms, None without a symmetry)."""
+        transforms, None without a symmetry). on_turn gets the share of all the views' turns spent."""
         B, K = x0.shape[0], self.views
         view = self.draw_views(x0, model.mask_id, seeds)
         xs, es = x0.repeat(K, 1), editable.repeat(K, 1)
@@ -107,8 +107,11 @@ class BestOfSampler(Sampler, name="best_of"):
             xs, es = self.symmetry.apply(xs, *view), self.symmetry.apply(es, view[0])
         view_seeds = (seeds.repeat(K) * K + torch.arange(K).repeat_interleave(B)).to(x0.device)
         # one view at a time: a batch of views x rows would multiply the attention's working memory by views
+        def view_turns(v):
+            return None if on_turn is None else lambda share: on_turn((v + share) / K)
+
         out = concat_results([self.base(model, xs[v * B:(v + 1) * B], es[v * B:(v + 1) * B], record_trajectory,
-                                        seeds=view_seeds[v * B:(v + 1) * B]) for v in range(K)])
+                                        seeds=view_seeds[v * B:(v + 1) * B], on_turn=view_turns(v)) for v in range(K)])
         return out, view
 
     def score_views(self, model, tokens: torch.Tensor, editable: torch.Tensor, seeds: torch.Tensor,

@@ -32,12 +32,12 @@ class RMEditSampler(Sampler, name="rm_edit"):
         super().__init__(max_turns=remask_steps + reveal_steps, fill_at_end=fill_at_end, stop_at_fixed_point=True)
         self.remask_steps, self.reveal_steps, self.remask_threshold = remask_steps, reveal_steps, remask_threshold
 
-    def __call__(self, model, x0, editable, record_trajectory: bool = False, seeds=None):
+    def __call__(self, model, x0, editable, record_trajectory: bool = False, seeds=None, on_turn=None):
         B = x0.shape[0]
         self._active = torch.ones(B, dtype=torch.bool, device=x0.device)
         self._reveal_from = torch.full((B,), -1, dtype=torch.long, device=x0.device)  # turn phase 2 began
         self._n0 = torch.zeros(B, dtype=torch.long, device=x0.device)  # masks when phase 2 began
-        return super().__call__(model, x0, editable, record_trajectory, seeds)
+        return super().__call__(model, x0, editable, record_trajectory, seeds, on_turn)
 
     def kept_masked(self, n0: torch.Tensor, step: torch.Tensor) -> torch.Tensor:
         """Masks left after reveal step `step` (1-based) of the cosine schedule."""
