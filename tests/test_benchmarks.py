@@ -213,6 +213,7 @@ def test_equal_answers_normalise_to_the_same_form(a, b):
     ("1, 3", "13"),  # a list is not a number (Minerva's comma rule would say equal)
     (r"[0,\infty)", r"[0,\iny)"),  # "\infty" keeps its "ft"-free spelling intact
     (r"\frac{1}{2}", r"\frac{2}{1}"), (r"\sqrt{2}", "2"), ("2", "3"), ("-5", "5"), ("12", "1.2"),
+    ("x + y + z = 0", "5x - 7y + 11z + 4 = 0"),  # an equation is compared whole, not by its right-hand side
 ])
 def test_different_answers_stay_different(a, b):
     assert not math_equal(a, b)
@@ -279,6 +280,12 @@ def test_local_scores_numbers_worked_solutions_and_text(tmp_path):
     assert bench.score(items[0], "6 * 7 = 42, so the answer is 42.")["correct"]
     assert bench.score(items[2], r"so we get $\boxed{1/2}$")["correct"]
     assert not bench.score(items[3], "London")["correct"]
+    # a worked solution whose final answer is not a number: the completion's text after '####' is its answer
+    frac = get_benchmark("local", path=str(write_jsonl(tmp_path / "frac.jsonl", [
+        {"prompt": "12 of 16?", "answer": "12 / 16 = 3/4. #### 3/4"}]))).items()[0]
+    assert bench.score(frac, "12 / 16 = 3/4. #### 3/4") == {"correct": True, "extracted": "3/4"}
+    assert bench.score(frac, "12 / 16 = 3/4. # # # # 3 / 4")["correct"]  # as a word-piece tokenizer decodes it
+    assert not bench.score(frac, "12 / 16 = 3/5. #### 3/5")["correct"]
     wrong = [bench.score(it, bench.gold_completion(items[(i + 1) % len(items)])) for i, it in enumerate(items)]
     assert bench.aggregate(items, wrong)["accuracy_pct"] == 0.0
 

@@ -62,6 +62,20 @@ def test_same_final_answer_compares_numbers_and_never_matches_a_reference_withou
     assert arithmetic.same_final_answer(output, reference) is expected
 
 
+@pytest.mark.parametrize("output,reference,expected", [
+    ("#### 3/5", "#### 3/4", ("3/5", False)),  # not the first number of each (3 = 3)
+    ("#### 3 / 4", "#### 3/4", ("3 / 4", True)),
+    (r"Thus \boxed{\frac{1}{4}}.", r"so \boxed{\frac{3}{4}}.", (r"\frac{1}{4}", False)),  # not the last number (4 = 4)
+    (r"\boxed{\frac34}", r"so \boxed{\frac{3}{4}}.", (r"\frac34", True)),
+    ("# # # # x + 1", "#### x+1", ("x + 1", True)),
+    ("#### -3.5", "#### -3.50 apples", ("-3.5", True)),  # a number with units is compared as a number
+    ("2 + 3 = 6. #### 5", "x = 5. #### 5", ("5", True)),
+])
+def test_grade_compares_numbers_as_numbers_and_other_answers_as_math(output, reference, expected):
+    """The default scorer of rm eval (exact_pct) and of val/exact, on answer files other than the arithmetic set."""
+    assert arithmetic.grade(output, reference) == expected
+
+
 def test_layout_left_pads_the_prompt_masks_the_answer_and_pads_gold_with_end_tokens():
     tok = CharTokenizer()
     ex = encode(tok, [Record(3, "abc", "xy")], prompt_len=5, answer_len=4, source="f", with_gold=True)

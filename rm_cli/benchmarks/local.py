@@ -4,7 +4,8 @@ task's arithmetic set): `get_benchmark("local", path=FILE)`.
 The reference is the final answer of `answer`: what follows "####" / "The answer is" or the last
 \\boxed{} when the answer is a worked solution, else the whole (stripped) answer. A numeric
 reference is compared as GSM8K is (the completion's final number), any other as MATH is
-(normalised exact match; a completion with no answer marker is taken whole).
+(normalised exact match of the completion's \\boxed{} or its text after "####"; a completion
+with no answer marker is taken whole).
 """
 
 import json
@@ -19,7 +20,7 @@ from rm_cli.errors import UserError
 
 def final_answer(answer: str) -> str:
     """The final answer written at the end of a worked solution, or the whole answer."""
-    for pattern in (r"####\s*(.+?)\s*$", r"(?i:the answer is)[:\s]*(.+?)\s*\.?\s*$"):
+    for pattern in (r"#\s*#\s*#\s*#\s*(.+?)\s*$", r"(?i:the answer is)[:\s]*(.+?)\s*\.?\s*$"):  # '# # # #': word pieces
         found = re.findall(pattern, answer, flags=re.MULTILINE)
         if found:
             return found[-1].strip()
@@ -87,7 +88,7 @@ class Local(Benchmark, name="local"):
             return {"correct": number_equal(extracted, item.reference), "extracted": extracted}
         extracted = extract_math_answer(completion)
         if extracted is None and completion.strip():
-            extracted = completion.strip()
+            extracted = final_answer(completion)  # after '####' as the references write it, else the whole
         return {"correct": math_equal(extracted, item.reference), "extracted": extracted}
 
     def gold_completion(self, item: Item) -> str:

@@ -115,6 +115,9 @@ def _fix_fracs(s: str) -> str:
     return s
 
 
+_NAMED_VALUE = re.compile(r"\s*\\?[A-Za-z]+(?:_\{?\w+\}?)?(?:\([^()=]*\))?\s*=(?!=)")  # "x =", "v_0 =", "\\theta =", "f(2) ="
+
+
 def normalize_math(answer: str) -> str:
     """Canonical form of a final math answer (see the module docstring)."""
     s = answer.strip()
@@ -128,8 +131,8 @@ def normalize_math(answer: str) -> str:
     s = re.sub(r"(?<!\\)\\[!,;: ]", "", s)  # LaTeX spacing commands (but not the row break "\\")
     for old in ("\\$", "$", "\\%", "%", "^{\\circ}", "^\\circ", "{,}", "\\displaystyle"):
         s = s.replace(old, "")
-    if "=" in s and "\\begin" not in s:  # "x = 5" -> "5" (Minerva keeps the right-hand side)
-        s = s.split("=")[-1]
+    if _NAMED_VALUE.match(s) and "\\begin" not in s:  # "x = 5" -> "5" (Minerva keeps the right-hand side), but
+        s = s.split("=")[-1]                           # an equation ("x + y = 0", a plane, a circle) stays whole
     s = s.strip()
     for _ in range(2):  # "5 square units", "69 degrees." ...
         s = re.sub(rf"(?<=[\d}}\w)])\s*(?<![a-zA-Z]){_UNITS}\s*\.?$", "", s, flags=re.IGNORECASE).strip()

@@ -219,11 +219,10 @@ class TextTask(Task):
         else:
             tok = self._tok()
             for r, out, row in zip(examples.records, outputs, result.tokens):
-                got = arithmetic.final_answer(out)
+                got, correct = arithmetic.grade(out, r.answer or "")
                 same = answer_ids(tok, row, self.prompt_len) == tok.encode_answer(r.answer or "")
                 records.append({"id": r.id, "line": r.line, "prompt": r.prompt, "completion": out, "reference": r.answer,
-                                "extracted": got, "correct": arithmetic.same_final_answer(out, r.answer or ""),
-                                "sequence_exact": same})
+                                "extracted": got, "correct": correct, "sequence_exact": same})
             n = max(len(records), 1)
             metrics = {"exact_pct": 100.0 * sum(x["correct"] for x in records) / n,
                        "sequence_exact_pct": 100.0 * sum(x["sequence_exact"] for x in records) / n}
