@@ -62,6 +62,7 @@ def run_subcommand(prog: str, name: str, args: list[str]) -> None:
 
     import hydra
     from hydra.errors import InstantiationException
+    from omegaconf import OmegaConf
 
     from rm_cli.config import conf_dir
     from rm_cli.errors import UserError
@@ -74,6 +75,11 @@ def run_subcommand(prog: str, name: str, args: list[str]) -> None:
 
     def guarded(cfg):
         sys.argv = relaunch_argv
+        missing = sorted(OmegaConf.missing_keys(cfg))  # the config's '???' options that the command line left unset
+        if missing:
+            sys.stderr.write(f"{prog} {name}: error: {', '.join(m + '=' for m in missing)} "
+                             f"{'is' if len(missing) == 1 else 'are'} required\n")
+            sys.exit(2)
         try:
             return command.run(cfg)
         except UserError as e:

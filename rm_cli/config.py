@@ -46,3 +46,25 @@ def validate_train(cfg: DictConfig) -> None:
              "ema_decay needs the whole model on each device; Lightning's weight averaging does not shard (use trainer=ddp)")
     _require(cfg.resume == "never" or cfg.resume == "auto" or Path(str(cfg.resume)).is_file(),
              f"resume must be 'never', 'auto' or an existing checkpoint file, got {cfg.resume!r}")
+
+
+def _count(cfg: DictConfig, key: str, optional: bool = True) -> None:
+    value = cfg.get(key)
+    ok = (value is None and optional) or (isinstance(value, int) and not isinstance(value, bool) and value >= 1)
+    _require(ok, f"{key} must be {'null or ' if optional else ''}a positive integer, got {value!r}")
+
+
+def validate_io(cfg: DictConfig) -> None:
+    """eval / infer / prepare: counts are positive integers (a slice by limit=-1 or a range by batch_size=0
+    would run and mislead, or crash late), and output= never names the file the command reads."""
+    _count(cfg, "batch_size", optional=False)
+    for key in ("limit", "n"):
+        if key in cfg:
+            _count(cfg, key)
+    if cfg.get("output"):
+        written = Path(str(cfg.output)).expanduser().resolve()
+        for key in ("prompts", "test_file", "checkpoint"):
+            value = cfg.get(key)
+            if value and Path(str(value)).expanduser().resolve() == written:
+                raise UserError(f"output={cfg.output} is also {key}=: the command would overwrite what it reads; "
+                                "write the output elsewhere")

@@ -118,6 +118,39 @@ def test_bad_input_is_one_line_and_writes_no_output(text_ckpt, tmp_path, case):
     assert not out.exists()
 
 
+@pytest.mark.parametrize("name,overrides,expected", [
+    ("eval", ["limit=-1"], "limit must be null or a positive integer, got -1"),  # was: all but the last item
+    ("eval", ["limit=abc"], "limit must be null or a positive integer, got 'abc'"),
+    ("infer", ["batch_size=0"], "batch_size must be a positive integer, got 0"),
+    ("prepare", ["n=0"], "n must be null or a positive integer, got 0"),  # was: the whole split
+    ("prepare", ["split=native", "output=DIR"], "DIR: already exists (an earlier cache?); remove it or choose another output"),
+    ("infer", ["output=PROMPTS"], "output=PROMPTS is also prompts=: the command would overwrite what it reads"),
+    ("eval", ["test_file=PROMPTS", "output=PROMPTS"], "output=PROMPTS is also test_file=: the command would overwrite"),
+])
+def test_bad_counts_and_an_output_that_is_the_input_are_refused_before_any_work(text_ckpt, tmp_path, name, overrides,
+                                                                                 expected):
+    prompts, folder = tmp_path / "p.jsonl", tmp_path / "cache"
+    prompts.write_text(SHIPPED.read_text().splitlines()[0] + "\n")
+    folder.mkdir()
+    names = {"PROMPTS": str(prompts), "DIR": str(folder)}
+    overrides = [o.replace("PROMPTS", names["PROMPTS"]).replace("DIR", names["DIR"]) for o in overrides]
+    given = {o.split("=")[0] for o in overrides}
+    args = {"eval": [f"checkpoint={text_ckpt}", "sampler=rm_text"], "prepare": [f"checkpoint={text_ckpt}"],
+            "infer": [f"checkpoint={text_ckpt}", f"prompts={prompts}", "sampler=rm_text"]}[name]
+    if "output" not in given:
+        args.append(f"output={tmp_path / 'out.json'}")
+    before = prompts.read_text()
+    with pytest.raises(UserError) as e:
+        command(name, "task=text", *args, *overrides)
+    assert one_line_error(e).startswith(expected.replace("PROMPTS", names["PROMPTS"]).replace("DIR", names["DIR"]))
+    assert prompts.read_text() == before and not (tmp_path / "out.json").exists()
+
+
+def test_a_required_option_left_out_is_one_line_exit_2(tmp_path):
+    proc = run_cli("infer", "task=text", cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.strip() == "rm infer: error: prompts= is required", proc.stderr[-2000:]
+
+
 def test_cli_tokenizer_without_a_mask_token_is_one_line_exit_2(text_ckpt, tmp_path):
     """Through the real CLI: the error is raised while Hydra instantiates the task, and still prints as one line."""
     folder = make_bert(tmp_path / "nomask", with_mask=False)

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from rm_cli import default_sampler, scaling
 from rm_cli.checkpoint import load_checkpoint
+from rm_cli.config import validate_io
 from rm_cli.decode import decode_examples, on_device
 from rm_cli.errors import UserError
 from rm_cli.io import atomic_write_json, check_writable
@@ -32,6 +33,7 @@ def _provenance(cfg: DictConfig, module, examples) -> dict:
 
 
 def run(cfg: DictConfig) -> dict:
+    validate_io(cfg)
     check_writable(cfg.output)
     if cfg.scaling and not cfg.output:
         raise UserError("scaling=true needs output=FILE.json (the CSV and the PNG plot are written beside it)")

@@ -11,10 +11,12 @@ from rich.console import Console
 
 from rm_cli import default_sampler
 from rm_cli.checkpoint import load_checkpoint
+from rm_cli.config import validate_io
 from rm_cli.decode import decode_examples, on_device
 
 
 def run(cfg: DictConfig) -> list[str]:
+    validate_io(cfg)
     module = on_device(load_checkpoint(cfg.checkpoint, cfg.task), cfg.device)
     task = instantiate(cfg.task).for_checkpoint(module.task)
     task.check_output(cfg.output, cfg.prompts)

@@ -2,9 +2,12 @@
 with split=native, the cache of a frozen checkpoint's likely wrong tokens (its format is the task's:
 a torch file for Sudoku, a `datasets` folder for text)."""
 
+from pathlib import Path
+
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from rm_cli.config import validate_io
 from rm_cli.errors import UserError
 from rm_cli.io import check_writable
 
@@ -22,6 +25,9 @@ def write_native_cache(cfg: DictConfig, task) -> None:
 
 
 def run(cfg: DictConfig) -> None:
+    validate_io(cfg)
+    if cfg.split == "native" and Path(str(cfg.output)).is_dir():  # a text cache is a folder: say so, not "expected a file"
+        raise UserError("already exists (an earlier cache?); remove it or choose another output", path=cfg.output)
     check_writable(cfg.output)
     task = instantiate(cfg.task)
     if cfg.split == "native":
