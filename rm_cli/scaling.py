@@ -29,7 +29,8 @@ def sampler_configs(names, chosen: DictConfig, chosen_name: str | None = None) -
 
     The sampler chosen on the command line (`chosen`, with its overrides; `chosen_name` is its
     preset, when known) replaces the listed name that is that preset, or else the one listed name of
-    its class when that name is the class's registry name (`sampler=rm_text` with `[rm, vanilla]`).
+    its class when that name is the class's registry name (`sampler=rm_text` with `[rm, vanilla]`:
+    rm_text and vanilla are compared, and rm_text is reported under its own name).
     A listed preset is never replaced by another preset of its class: `rm_solve` stays
     `rm_solve` when `sampler=rm`, the default, is chosen."""
     registered = {f"{cls.__module__}.{cls.__qualname__}" for cls in SAMPLERS.values()}
@@ -46,7 +47,10 @@ def sampler_configs(names, chosen: DictConfig, chosen_name: str | None = None) -
         return out
     same_class = [name for name, cfg in out.items() if cfg._target_ == chosen.get("_target_")]
     if len(same_class) == 1 and same_class[0] in SAMPLERS:
-        out[same_class[0]] = chosen
+        # labelled by what decodes: rm_solve (task.mode=solve's default) in rm's place is reported as rm_solve
+        label = chosen_name if chosen_name and sampler_preset(chosen_name).is_file() else same_class[0]
+        out = {(label if name == same_class[0] else name): (chosen if name == same_class[0] else cfg)
+               for name, cfg in out.items()}
     return out
 
 
@@ -72,7 +76,10 @@ def with_budget(cfg: DictConfig, budget: int) -> DictConfig:
     if "steps" in cfg:
         cfg.steps = budget
     elif "max_turns" in cfg:
-        cfg.max_turns = max(1, budget - 1) if cfg.get("fill_at_end", True) else budget
+        if budget == 1:  # one pass: no room for the final fill (rm and its presets reveal every blank in it)
+            cfg.max_turns, cfg.fill_at_end = 1, False
+        else:
+            cfg.max_turns = budget - 1 if cfg.get("fill_at_end", True) else budget
     else:
         raise UserError(f"sampler {cfg._target_} has neither steps nor max_turns; it cannot be given a budget "
                         f"(choose from: {', '.join(budgeted_samplers())}, or a preset of one)")

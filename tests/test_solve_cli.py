@@ -68,7 +68,9 @@ def test_scaling_on_the_kaidoku_bank_writes_csv_plot_and_json(solve_run, tmp_pat
     assert report["n"] == 6 and "kaidoku:evil" in report["test_file"]
     rows = list(csv.DictReader(out.with_suffix(".csv").open()))
     assert {(r["sampler"], r["budget"]) for r in rows} == {(s, b) for s in report["samplers"] for b in ("2", "4")}
-    assert {"vanilla", "topk_margin", "entropy", "remdm", "rm"} <= set(report["samplers"])
+    # solve mode's default RM preset, rm_solve, decodes in rm's place and is reported by its own name
+    assert {"vanilla", "topk_margin", "entropy", "remdm", "rm_solve"} <= set(report["samplers"])
+    assert "rm" not in report["samplers"]
     for row in rows:
         assert float(row["givens_kept_pct"]) == 100.0 and int(row["nfe_max"]) <= int(row["budget"])
         assert float(row["cell_acc_blanks_pct"]) <= 100.0 and row["exact_pct"] != ""
@@ -112,12 +114,12 @@ def test_shipped_solve_checkpoint_runs_every_sampler_without_training(tmp_path):
 
 
 def test_scaling_keeps_a_listed_preset_when_the_default_sampler_is_of_its_class(tmp_path):
-    """`scaling_samplers=[rm_solve]` with the default `sampler=rm`: rm_solve must decode as its own YAML
+    """`scaling_samplers=[rm_solve]` with `sampler=rm` named (conf's default): rm_solve must decode as its own YAML
     says (a few reveals a turn, about one pass per turn of the budget), not as the one-shot rm that
     fills every blank in its first pass and stops after a few passes."""
     out = tmp_path / "solve.json"
     proc = run_cli("eval", "task=sudoku", "task.mode=solve", "task.level=easy", "limit=10", "scaling=true",
-                   "scaling_budgets=[16]", "scaling_samplers=[rm_solve]", f"output={out}")
+                   "scaling_budgets=[16]", "scaling_samplers=[rm_solve]", "sampler=rm", f"output={out}")
     assert proc.returncode == 0, proc.stderr[-2000:]
     (row,) = json.loads(out.read_text())["scaling"]
     assert row["sampler"] == "rm_solve" and row["nfe_mean"] >= 12, row

@@ -110,6 +110,9 @@ def test_scaling_takes_presets_and_gives_the_chosen_overrides_to_its_own_entry()
     chosen = OmegaConf.create({"_target_": rm_target, "max_turns": 7, "reveal_per_turn": 3})
     alone = scaling.sampler_configs(["vanilla", "rm"], chosen)
     assert alone["rm"] is chosen and alone["vanilla"]._target_.endswith("VanillaSampler")
+    # another preset of rm's class in rm's place is reported under its own name, in rm's position
+    swapped = scaling.sampler_configs(["rm", "vanilla"], chosen, chosen_name="rm_solve")
+    assert list(swapped) == ["rm_solve", "vanilla"] and swapped["rm_solve"] is chosen
     both = scaling.sampler_configs(["rm", "rm_solve"], chosen)  # two RMSampler configs: each its own YAML
     assert both["rm"].reveal_per_turn is None and both["rm_solve"].reveal_per_turn == 1 and both["rm_solve"].fit_budget
     named = scaling.sampler_configs(["rm", "rm_solve"], chosen, chosen_name="rm_solve")  # the chosen preset by name
@@ -138,7 +141,7 @@ def test_no_sampler_ever_changes_a_given(name):
 def test_every_sampler_keeps_a_budget_of_forward_passes(name):
     x0 = torch.full((3, 20), M)
     editable = torch.ones_like(x0, dtype=torch.bool)
-    for budget in (2, 5, 9):
+    for budget in (1, 2, 5, 9):
         res = sampler_from_yaml(name, budget, stop_at_fixed_point=False)(Adversary(budget), x0, editable)
         assert res.nfe.max() <= budget, (name, budget, res.nfe.tolist())
         if name not in ("rm", "best_of"):  # rm keeps one pass back for the final fill and may not need it;
@@ -241,6 +244,18 @@ def test_schedule_samplers_solve_singles_puzzles_one_cell_a_turn(name):
     budget = int(editable.sum(-1).max())  # one reveal per turn
     res = sampler_from_yaml(name, budget)(PropagationModel(), boards, editable)
     assert torch.equal(res.tokens, gold), name
+
+
+@pytest.mark.parametrize("name", ["rm", "rm_solve", "rm_text"])
+def test_a_budget_of_one_pass_is_one_pass_when_rm_re_masks_a_visible_digit(name):
+    """Boards with visible editable digits (revision): the one turn re-masks some, and the final fill that
+    would reveal them again is a second pass, over a budget of one."""
+    x0 = torch.randint(0, M, (3, 20), generator=torch.Generator().manual_seed(0))
+    x0[:, ::2] = M
+    cfg = scaling.with_budget(OmegaConf.load(conf_dir() / "sampler" / f"{name}.yaml"), 1)
+    cfg.stop_at_fixed_point = False
+    res = instantiate(cfg)(Adversary(), x0, torch.ones_like(x0, dtype=torch.bool))
+    assert res.nfe.tolist() == [1, 1, 1] and int(res.remask_total.sum()) > 0
 
 
 def test_scaling_decodes_with_the_evals_seed():

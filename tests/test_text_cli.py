@@ -126,6 +126,7 @@ def test_bad_input_is_one_line_and_writes_no_output(text_ckpt, tmp_path, case):
     ("prepare", ["split=native", "output=DIR"], "DIR: already exists (an earlier cache?); remove it or choose another output"),
     ("infer", ["output=PROMPTS"], "output=PROMPTS is also prompts=: the command would overwrite what it reads"),
     ("eval", ["test_file=PROMPTS", "output=PROMPTS"], "output=PROMPTS is also test_file=: the command would overwrite"),
+    ("eval", ["scaling=true", "output=DIR.csv"], "scaling=true needs output=FILE.json"),  # the JSON overwrote the CSV
 ])
 def test_bad_counts_and_an_output_that_is_the_input_are_refused_before_any_work(text_ckpt, tmp_path, name, overrides,
                                                                                  expected):

@@ -35,8 +35,9 @@ def _provenance(cfg: DictConfig, module, examples) -> dict:
 def run(cfg: DictConfig) -> dict:
     validate_io(cfg)
     check_writable(cfg.output)
-    if cfg.scaling and not cfg.output:
-        raise UserError("scaling=true needs output=FILE.json (the CSV and the PNG plot are written beside it)")
+    if cfg.scaling and (not cfg.output or Path(str(cfg.output)).suffix != ".json"):
+        raise UserError("scaling=true needs output=FILE.json (the CSV and the PNG plot are written beside it), "
+                        f"got output={cfg.output}")
     module = on_device(load_checkpoint(cfg.checkpoint, cfg.task), cfg.device)
     # this command's task options (level, test file), checked against the checkpoint
     task = instantiate(cfg.task).for_checkpoint(module.task)
