@@ -105,12 +105,27 @@ def test_bad_puzzle_files_fail_with_file_and_line(tmp_path):
                            "disagree.jsonl:1: solution disagrees with the givens at cell 1"),
         "badsol.jsonl": (json.dumps({"board": PUZZLE, "solution": wrong_solution}) + "\n",
                          "badsol.jsonl:1: solution breaks"),
+        # a line without a solution does not hide the next line's wrong one
+        "mixed.jsonl": (json.dumps({"board": PUZZLE}) + "\n" + json.dumps({"board": PUZZLE, "solution": relabelled}) + "\n",
+                        "mixed.jsonl:2: solution disagrees with the givens at cell 1"),
     }
     for name, (text, message) in cases.items():
         (tmp_path / name).write_text(text)
-        with pytest.raises(UserError) as e:
-            read_puzzles(tmp_path / name)
-        assert message in str(e.value), (name, str(e.value))
+        for read in (read_puzzles, SudokuTask(mode="solve").prompt_examples):  # rm eval and rm infer alike
+            with pytest.raises(UserError) as e:
+                read(tmp_path / name)
+            assert message in str(e.value), (name, read, str(e.value))
+
+
+def test_a_file_with_and_without_solutions_scores_each_line_by_its_own(tmp_path):
+    """A given solution is the gold of its line (of a puzzle with several, the one the file names); a line
+    without one gets the solver's. A byte-order mark before the first line is not part of the board."""
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\ufeff" + json.dumps({"board": PUZZLE}) + "\n" + json.dumps({"board": PUZZLE, "solution": SOLVED}) + "\n",
+                    encoding="utf-8")
+    puzzles = read_puzzles(path)
+    solved = torch.tensor([int(c) - 1 for c in SOLVED])
+    assert torch.equal(puzzles.gold, solved.expand(2, -1)) and puzzles.lines == [1, 2]
 
 
 def test_puzzles_with_several_solutions_are_flagged_and_scored_by_solved(tmp_path):

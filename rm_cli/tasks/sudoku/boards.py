@@ -42,7 +42,7 @@ def _read_lines(path) -> list[tuple[int, str]]:
     if not p.is_file():
         raise UserError("no such file" if not p.exists() else "not a file", path=path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_text(encoding="utf-8-sig")  # a byte-order mark (some editors write one) is not a cell
     except (OSError, UnicodeDecodeError) as e:
         raise UserError(f"cannot read: {e.__class__.__name__}: {e}", path=path) from None
     lines = [(i + 1, s.strip()) for i, s in enumerate(text.splitlines()) if s.strip()]
@@ -51,8 +51,12 @@ def _read_lines(path) -> list[tuple[int, str]]:
     return lines
 
 
+NO_SOLUTION = -1  # a solutions row of a line that gave none, in a file where another line did
+
+
 def read_boards(path, need_solution: bool) -> tuple[torch.Tensor, torch.Tensor | None, list[int]]:
-    """Boards [n, 81], solutions [n, 81] (None for a plain-text file) and source line numbers."""
+    """Boards [n, 81], solutions [n, 81] (None when no line gives one; rows of NO_SOLUTION for the lines
+    without one, so each given solution is still checked) and source line numbers."""
     lines = _read_lines(path)
     is_jsonl = lines[0][1].startswith("{")
     boards, solutions, numbers = [], [], []
@@ -75,11 +79,13 @@ def read_boards(path, need_solution: bool) -> tuple[torch.Tensor, torch.Tensor |
             solutions.append(solution)
         elif need_solution:
             raise UserError('missing "solution" (needed to score)', path=path, line=number)
+        else:
+            solutions.append([NO_SOLUTION] * 81)
         numbers.append(number)
     if need_solution and not is_jsonl:
         raise UserError('plain-text boards have no solutions; scoring needs JSONL with "solution"', path=path)
-    sol = torch.tensor(solutions) if solutions and len(solutions) == len(boards) else None
-    return torch.tensor(boards), sol, numbers
+    given = [row for row in solutions if row[0] != NO_SOLUTION]
+    return torch.tensor(boards), torch.tensor(solutions) if given else None, numbers
 
 
 def write_boards(path, boards: torch.Tensor, solutions: torch.Tensor) -> None:

@@ -34,11 +34,10 @@ import torch
 from rm_cli.errors import UserError
 from rm_cli.tasks.base import Examples
 from rm_cli.tasks.sudoku import boards as board_io
-from rm_cli.tasks.sudoku import solver
 from rm_cli.tasks.sudoku.grid import MASK_ID, apply_transform, random_transform
 from rm_cli.tasks.sudoku.metrics import solve_metrics
-from rm_cli.tasks.sudoku.puzzle_io import Puzzles, read_puzzles
-from rm_cli.tasks.sudoku.puzzles import LEVELS, carved_pool, check_level, generate, to_digits
+from rm_cli.tasks.sudoku.puzzle_io import Puzzles, puzzles_from, read_puzzles
+from rm_cli.tasks.sudoku.puzzles import LEVELS, carved_pool, check_level, generate
 from rm_cli.tasks.sudoku.task import SudokuTask
 from rm_cli.trajectory import KEEP, MASK, WRONG
 
@@ -187,12 +186,12 @@ class SudokuSolveTask(SudokuTask):
         return read_puzzles(path or solve_test_file(self.level), limit)
 
     def prompt_examples(self, path) -> Examples:
+        """Puzzles to solve, checked as eval checks them (givens that conflict, no solution, a given solution that
+        disagrees: one line naming path:line); several solutions are fine here, there is nothing to score."""
         boards, sols, lines = board_io.read_boards(path, need_solution=False)
-        for board, line in zip(boards, lines):
-            clash = solver.conflict(to_digits(board))
-            if clash:
-                raise UserError(f"givens conflict: {clash}", path=path, line=line)
-        return Examples(boards, boards == MASK_ID, sols, str(path), lines)
+        puzzles_from(boards, sols, path, lines)
+        complete = sols is not None and not bool((sols == board_io.NO_SOLUTION).any())
+        return Examples(boards, boards == MASK_ID, sols if complete else None, str(path), lines)
 
     # ---- scoring ----------------------------------------------------------------------------
     def metrics(self, examples: Examples, result) -> dict:
