@@ -96,7 +96,7 @@ def sweep(model, task, examples, configs: dict[str, DictConfig], budgets, batch_
                for name, base in configs.items() for budget in budgets}
     rows = []
     for (name, budget), sampler in planned.items():
-        result = decode_examples(sampler, model, examples, batch_size, record_trajectory=True,
+        result = decode_examples(sampler, model, examples, batch_size, task.metrics_read_trajectory,
                                  description=f"{name} @ {budget}", seed=seed, device=device)
         metrics = task.metrics(examples, result)
         nfe = result.nfe.float()

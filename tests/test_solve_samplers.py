@@ -261,9 +261,9 @@ def test_a_budget_of_one_pass_is_one_pass_when_rm_re_masks_a_visible_digit(name)
 def test_scaling_decodes_with_the_evals_seed():
     """scaling=true must draw like a plain eval with the same seed= (temperature > 0)."""
     from rm_cli.decode import decode_examples
-    from rm_cli.tasks.base import Examples
+    from rm_cli.tasks.base import Examples, Task
 
-    class TokensTask:
+    class TokensTask(Task):
         def metrics(self, examples, result):
             return {"exact_pct": 0.0, "tokens": result.tokens.tolist()}
 

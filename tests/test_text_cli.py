@@ -63,6 +63,18 @@ def test_eval_writes_metrics_and_one_record_per_item(text_ckpt, tmp_path):
     assert {"torch", "transformers", "datasets"} <= set(report["versions"])
 
 
+def test_text_eval_keeps_no_trajectory_its_metrics_never_read(text_ckpt, monkeypatch):
+    """Every turn's state of every problem (gigabytes for a long answer region on a large benchmark) is kept
+    only for tasks whose metrics read it (Sudoku's replays), not for text."""
+    import rm_cli.commands.eval as eval_command
+
+    recorded, decode = [], eval_command.decode_examples
+    monkeypatch.setattr(eval_command, "decode_examples",
+                        lambda *a, **k: recorded.append(a[4]) or decode(*a, **k))
+    report = command("eval", "task=text", f"checkpoint={text_ckpt}", "limit=2", *FAST)
+    assert recorded == [False] and report["n"] == 2 and "exact_pct" in report["metrics"]
+
+
 def test_eval_benchmark_scores_with_the_benchmarks_own_scorer(text_ckpt, tmp_path):
     """benchmark=local on the shipped test file: its items are decoded and scored by rm_cli.benchmarks
     (the reference is the final answer); an unknown name lists the valid ones."""

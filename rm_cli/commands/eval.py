@@ -61,8 +61,8 @@ def run(cfg: DictConfig) -> dict:
 
     sampler = instantiate(cfg.sampler)
     started = time.perf_counter()
-    result = decode_examples(sampler, module.model, examples, cfg.batch_size, record_trajectory=True, description="eval",
-                             seed=cfg.seed, device=cfg.device)
+    result = decode_examples(sampler, module.model, examples, cfg.batch_size, task.metrics_read_trajectory,
+                             description="eval", seed=cfg.seed, device=cfg.device)
     wall = time.perf_counter() - started
     metrics, predictions = task.evaluate(examples, result)
 

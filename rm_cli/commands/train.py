@@ -57,7 +57,8 @@ def test_metrics(cfg: DictConfig, checkpoint: str) -> dict:
     module = load_checkpoint(checkpoint, cfg.task)
     examples = module.task.test_examples()
     sampler = instantiate(cfg.sampler)
-    result = decode_examples(sampler, module.model, examples, cfg.val.batch_size, record_trajectory=True, description="test")
+    result = decode_examples(sampler, module.model, examples, cfg.val.batch_size, module.task.metrics_read_trajectory,
+                             description="test")
     return module.task.metrics(examples, result)
 
 

@@ -43,6 +43,9 @@ class Task:
     # objective -> sampler preset that decodes when the command line names none (rm_cli/default_sampler.py);
     # empty: conf's default (`rm`, one-shot reveal then revise)
     default_samplers: dict[str, str] = {}
+    # the metrics read every turn's state (replays, re-masked cells that end right); text's do not, and a
+    # trajectory of a long answer region over many turns can be gigabytes on a large benchmark
+    metrics_read_trajectory: bool = True
 
     def signature(self) -> dict:
         """What a checkpoint must agree on to be used with this task."""

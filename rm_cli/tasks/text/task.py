@@ -52,6 +52,7 @@ class TextTask(Task):
     splits = ("train", "val", "test")
     native_k = 8  # the released code's top-k
     default_samplers = {"rm": "rm_text", "mdm": "vanilla_text"}  # SPEC §2's text decoding
+    metrics_read_trajectory = False
 
     def __init__(self, name: str = "text", tokenizer=None, prompt_len: int | None = None, answer_len: int | None = None,
                  truncate_prompt: bool = False, train_file: str | None = None, val_file: str | None = None,
