@@ -173,8 +173,12 @@ class TextTask(Task):
         items = list(bench.items(limit))
         if not items:
             raise UserError(f"benchmark {name!r} has no items")
-        records = [Record(i + 1, item.prompt, None, str(item.id)) for i, item in enumerate(items)]
-        examples = self._encode(records, f"benchmark {name}", with_gold=False, truncate=self.truncate_prompt)
+        # a file's items (local) are named by file and line in messages, the others by benchmark and item number
+        path = getattr(bench, "path", None)
+        records = [Record(item.meta.get("line", i + 1) if path else i + 1, item.prompt, None, str(item.id))
+                   for i, item in enumerate(items)]
+        examples = self._encode(records, str(path) if path else f"benchmark {name}", with_gold=False,
+                                truncate=self.truncate_prompt)
         examples.benchmark, examples.items = bench, items
         return examples
 
