@@ -245,6 +245,7 @@ def test_number_answer_extraction():
     ("Answer: D", "D"), ("The answer is (A).", "A"), ("A good question; the answer is B.", "B"),
     ("**C**", "C"), ("I pick (E) here", "E"), ("A\n", "A"),
     ("A good question.", None), ("", None), ("answer: e", None), ("none of them", None),
+    ("E.g. a longer day (C) fits", "C"), ("D.C. is a city", None),
 ])
 def test_letter_extraction(completion, letter):
     assert extract_letter(completion) == letter

@@ -179,6 +179,9 @@ def test_training_tables_load_through_datasets_with_clear_errors(tmp_path):
     bad.write_text('{"prompt": "a", "answer": "b"}\n\n{"prompt": "c", "answer": ""}\n')
     with pytest.raises(UserError, match="train.jsonl:3: answer is empty"):
         read_pairs(bad)
+    bad.write_text('{"prompt": "a", "answer": "1"}\n{"prompt": "b", "answer": 2}\n')  # datasets blamed line 1
+    with pytest.raises(UserError, match="train.jsonl:2: answer is not a string"):
+        read_pairs(bad)
     bad.write_text('{"prompt": "a", "reply": "b"}\n')
     with pytest.raises(UserError, match=r"needs the fields \['answer', 'prompt'\]"):
         read_pairs(bad)

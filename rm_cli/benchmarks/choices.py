@@ -17,12 +17,12 @@ def format_question(question: str, choices: list[str]) -> str:
 def extract_letter(completion: str) -> str | None:
     """The answer letter, tried in this order: "answer is (C)" / "Answer: C" (last one), a letter
     that opens the completion ("C", "C.", "(C)", "C) ..."), a lone "(C)" anywhere (first one).
-    "A good answer" does not count as A."""
+    "A good answer" does not count as A, nor "E.g. ..." as E."""
     text = completion.replace("*", "")
     said = re.findall(r"(?i:answer\s*(?:is|:)\s*(?:option\s*)?)\(?([A-E])\)?(?![A-Za-z])", text)
     if said:
         return said[-1]
-    opening = re.match(r"\s*(?:\(([A-E])\)|([A-E])(?:[.):,]|\s*$|\s*\n))", text)
+    opening = re.match(r"\s*(?:\(([A-E])\)|([A-E])(?:[.):,](?![A-Za-z])|\s*$|\s*\n))", text)  # not "E.g."
     if opening:
         return opening.group(1) or opening.group(2)
     bracketed = re.search(r"\(([A-E])\)", text)

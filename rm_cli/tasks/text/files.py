@@ -32,7 +32,8 @@ def _check_file(path) -> Path:
 
 
 def _bad_json_line(p: Path) -> tuple[int, str] | None:
-    """(line, reason) of the first line of a JSONL file that is not a JSON object."""
+    """(line, reason) of the first line of a JSONL file that is not a JSON object, or whose prompt or answer is
+    there but not a string (datasets would cast a column of mixed types, and the row it blamed was not this one)."""
     with p.open(encoding="utf-8", errors="replace") as f:
         for number, text in enumerate(f, 1):
             if not text.strip():
@@ -43,6 +44,9 @@ def _bad_json_line(p: Path) -> tuple[int, str] | None:
                 return number, f"not valid JSON ({e.msg})"
             if not isinstance(obj, dict):
                 return number, f"expected a JSON object, got {type(obj).__name__}"
+            for key in ("prompt", "answer"):
+                if key in obj and not isinstance(obj[key], str):
+                    return number, f"{key} is not a string (got {type(obj[key]).__name__}: {json.dumps(obj[key])[:40]})"
     return None
 
 
