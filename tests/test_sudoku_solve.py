@@ -126,6 +126,9 @@ def test_a_file_with_and_without_solutions_scores_each_line_by_its_own(tmp_path)
     puzzles = read_puzzles(path)
     solved = torch.tensor([int(c) - 1 for c in SOLVED])
     assert torch.equal(puzzles.gold, solved.expand(2, -1)) and puzzles.lines == [1, 2]
+    boards = tmp_path / "boards.jsonl"  # revision: full boards, a solution on one line only: no gold for the file
+    boards.write_text(json.dumps({"board": SOLVED}) + "\n" + json.dumps({"board": SOLVED, "solution": SOLVED}) + "\n")
+    assert SudokuTask().prompt_examples(boards).gold is None
 
 
 def test_puzzles_with_several_solutions_are_flagged_and_scored_by_solved(tmp_path):
