@@ -88,6 +88,11 @@ def read_boards(path, need_solution: bool) -> tuple[torch.Tensor, torch.Tensor |
     return torch.tensor(boards), torch.tensor(solutions) if given else None, numbers
 
 
+def solutions_of_every_line(sols: torch.Tensor | None) -> torch.Tensor | None:
+    """read_boards' solutions when every line gave one, else None (no gold for the file)."""
+    return None if sols is None or bool((sols == NO_SOLUTION).any()) else sols
+
+
 def write_boards(path, boards: torch.Tensor, solutions: torch.Tensor) -> None:
     from rm_cli.io import atomic_write_text
 

@@ -190,8 +190,7 @@ class SudokuSolveTask(SudokuTask):
         disagrees: one line naming path:line); several solutions are fine here, there is nothing to score."""
         boards, sols, lines = board_io.read_boards(path, need_solution=False)
         puzzles_from(boards, sols, path, lines)
-        complete = sols is not None and not bool((sols == board_io.NO_SOLUTION).any())
-        return Examples(boards, boards == MASK_ID, sols if complete else None, str(path), lines)
+        return Examples(boards, boards == MASK_ID, board_io.solutions_of_every_line(sols), str(path), lines)
 
     # ---- scoring ----------------------------------------------------------------------------
     def metrics(self, examples: Examples, result) -> dict:

@@ -147,9 +147,8 @@ class SudokuTask(Task):
 
     def prompt_examples(self, path) -> Examples:
         boards, sols, lines = board_io.read_boards(path, need_solution=False)
-        if sols is not None and bool((sols == board_io.NO_SOLUTION).any()):
-            sols = None  # some lines give none: there is no gold for the file
-        return Examples(boards, torch.ones_like(boards, dtype=torch.bool), sols, str(path), lines)
+        gold = board_io.solutions_of_every_line(sols)
+        return Examples(boards, torch.ones_like(boards, dtype=torch.bool), gold, str(path), lines)
 
     # ---- scoring and display ----------------------------------------------------------------
     def metrics(self, examples: Examples, result) -> dict:
