@@ -84,3 +84,19 @@ def test_text_paired_refuses_runs_scored_on_different_problems(tmp_path):
     proc = _run("text_paired.py", tmp_path, "a", "b", "--out", tmp_path / "paired.md")
     assert proc.returncode != 0 and "a_seed0 and b_seed0 scored different problems" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "paired.md").exists()
+
+
+def test_regrade_results_rescores_stored_predictions_and_names_each_disagreement(tmp_path):
+    preds = [{"id": "a", "completion": "2 + 3 = 5. # # # # 5", "reference": "2 + 3 = 5. #### 5", "correct": True},
+             {"id": "b", "completion": "#### 3/5", "reference": "#### 3/4", "correct": False}]
+    report = {"config": {"task": {"name": "text"}}, "benchmark": None, "predictions": preds}
+    (tmp_path / "ok.json").write_text(json.dumps(report))
+    (tmp_path / "image.json").write_text(json.dumps({"config": {"task": {"name": "image"}}, "predictions": [{}]}))
+    proc = _run("regrade_results.py", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "own test file: 2 predictions regraded" in proc.stdout and "0 differ" in proc.stdout
+    preds[1]["correct"] = True  # stored by a scorer that read only the first number (3 = 3)
+    (tmp_path / "ok.json").write_text(json.dumps(report))
+    proc = _run("regrade_results.py", tmp_path)
+    assert proc.returncode == 1 and "1 differ from the stored score" in proc.stdout
+    assert f"{tmp_path / 'ok.json'}#b: stored True, now False" in proc.stdout

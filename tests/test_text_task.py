@@ -6,6 +6,8 @@ import re
 import pytest
 import torch
 
+from rm_cli.benchmarks.base import get_benchmark
+from rm_cli.benchmarks.math_answers import final_number, grade, stated_answer
 from rm_cli.errors import UserError
 from rm_cli.samplers.base import SampleResult
 from rm_cli.tasks.text import TextTask, arithmetic
@@ -44,25 +46,22 @@ def test_arithmetic_problems_are_seeded_and_their_worked_solutions_are_right():
             assert int(x) == value
             value = {"+": int(x) + int(y), "-": int(x) - int(y), "*": int(x) * int(y), "/": int(x) // int(y)}[op]
             assert value == int(result) and value >= 0 and (op != "/" or int(x) % int(y) == 0)
-        assert arithmetic.final_answer(p["answer"]) == str(value)
+        assert stated_answer(p["answer"]) == str(value)
 
 
-@pytest.mark.parametrize("text,expected", [("so 3 + 4 = 7. #### 7", "7"), ("#### 1,200", "1200"), ("it is 14.0", "14"),
-                                           ("no number", None), ("#### -3.50 apples", "-3.5"),
-                                           ("7 - 4 = 3. # # # # 3 (not 4)", "3")])
-def test_final_answer_reads_the_number_after_the_last_marker_or_the_last_number(text, expected):
-    assert arithmetic.final_answer(text) == expected
-
-
-@pytest.mark.parametrize("output,reference,expected", [("2 + 3 = 5. #### 5", "#### 5", True),
-                                                      ("2 + 3 = 6. #### 5", "x = 5. #### 5", True),
-                                                      ("#### 6", "#### 5", False), ("#### 5", "no answer", False),
-                                                      ("nothing", "nothing", False)])
-def test_same_final_answer_compares_numbers_and_never_matches_a_reference_without_one(output, reference, expected):
-    assert arithmetic.same_final_answer(output, reference) is expected
+@pytest.mark.parametrize("text,expected", [("so 3 + 4 = 7. #### 7", "7"), ("#### 1,200", "1,200"), ("it is 14.0", "14.0"),
+                                           ("no number", None), ("#### -3.50 apples", "-3.50"), ("#### #", None),
+                                           ("7 - 4 = 3. # # # # 3 (not 4)", "3"), ("The answer is 9. Then 2", "9"),
+                                           (r"so \boxed{12} of 13", "12")])
+def test_final_number_reads_the_first_after_the_last_marker_else_the_boxed_else_the_last(text, expected):
+    assert final_number(text) == expected
 
 
 @pytest.mark.parametrize("output,reference,expected", [
+    ("2 + 3 = 5. #### 5", "#### 5", ("5", True)),
+    ("#### 6", "#### 5", ("6", False)),
+    ("#### 5", "", (None, False)),  # a reference with no answer matches nothing
+    ("19 #### #", "#### 19", (None, False)),  # a completion that states no number after its marker has none
     ("#### 3/5", "#### 3/4", ("3/5", False)),  # not the first number of each (3 = 3)
     ("#### 3 / 4", "#### 3/4", ("3 / 4", True)),
     (r"Thus \boxed{\frac{1}{4}}.", r"so \boxed{\frac{3}{4}}.", (r"\frac{1}{4}", False)),  # not the last number (4 = 4)
@@ -70,10 +69,22 @@ def test_same_final_answer_compares_numbers_and_never_matches_a_reference_withou
     ("# # # # x + 1", "#### x+1", ("x + 1", True)),
     ("#### -3.5", "#### -3.50 apples", ("-3.5", True)),  # a number with units is compared as a number
     ("2 + 3 = 6. #### 5", "x = 5. #### 5", ("5", True)),
+    ("so 1,200 in all", "The answer is 1200.", ("1,200", True)),
+    ("The capital is Paris", "Paris", ("The capital is Paris", False)), ("Paris", "Paris", ("Paris", True)),
 ])
 def test_grade_compares_numbers_as_numbers_and_other_answers_as_math(output, reference, expected):
-    """The default scorer of rm eval (exact_pct) and of val/exact, on answer files other than the arithmetic set."""
-    assert arithmetic.grade(output, reference) == expected
+    """The one scorer of rm eval's exact_pct, val/exact and benchmark=local."""
+    assert grade(output, reference) == expected
+
+
+def test_benchmark_local_scores_as_the_text_task_does(tmp_path):
+    rows = [("#### 3/4", "#### 3/4"), ("so 5 #### #", "#### 5"), ("7 - 4 = 3. # # # # 3", "#### 3"), ("#### 2", "3")]
+    path = tmp_path / "answers.jsonl"
+    path.write_text("".join(json.dumps({"prompt": "q", "answer": a}) + "\n" for _, a in rows))
+    local = get_benchmark("local", path=path)
+    for item, (completion, answer) in zip(local.items(), rows):
+        assert local.score(item, completion)["correct"] is grade(completion, answer)[1]
+    assert [local.score(i, c)["correct"] for i, (c, _) in zip(local.items(), rows)] == [True, False, True, False]
 
 
 def test_layout_left_pads_the_prompt_masks_the_answer_and_pads_gold_with_end_tokens():

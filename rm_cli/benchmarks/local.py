@@ -2,34 +2,17 @@
 task's arithmetic set): `get_benchmark("local", path=FILE)`.
 
 The reference is the final answer of `answer`: what follows "####" / "The answer is" or the last
-\\boxed{} when the answer is a worked solution, else the whole (stripped) answer. A numeric
-reference is compared as GSM8K is (the completion's final number), any other as MATH is
-(normalised exact match of the completion's \\boxed{} or its text after "####"; a completion
-with no answer marker is taken whole).
+\\boxed{} when the answer is a worked solution, else the whole (stripped) answer. It is scored by
+`math_answers.grade`, the rule of the text task's own `exact_pct` and `val/exact`: a numeric reference
+as GSM8K is (the completion's final number), any other as MATH is (normalised exact match).
 """
 
 import json
-import re
 from pathlib import Path
 
 from rm_cli.benchmarks.base import Benchmark, Item
-from rm_cli.benchmarks.math_answers import (
-    extract_math_answer, extract_number_answer, last_boxed, math_equal, normalize_number, number_equal)
+from rm_cli.benchmarks.math_answers import grade, stated_answer
 from rm_cli.errors import UserError
-
-
-def final_answer(answer: str) -> str:
-    """The final answer written at the end of a worked solution, or the whole answer."""
-    for pattern in (r"#\s*#\s*#\s*#\s*(.+?)\s*$", r"(?i:the answer is)[:\s]*(.+?)\s*\.?\s*$"):  # '# # # #': word pieces
-        found = re.findall(pattern, answer, flags=re.MULTILINE)
-        if found:
-            return found[-1].strip()
-    boxed = last_boxed(answer)
-    return boxed if boxed is not None else answer.strip()
-
-
-def _is_number(text: str) -> bool:
-    return re.fullmatch(r"-?\d+(\.\d+)?", normalize_number(text)) is not None
 
 
 class Local(Benchmark, name="local"):
@@ -79,17 +62,12 @@ class Local(Benchmark, name="local"):
             raise bad("\"answer\" must be a non-empty string or a number")
         answer = str(answer)
         item_id = record.get("id", number)
-        return Item(id=str(item_id), prompt=prompt, reference=final_answer(answer),
+        return Item(id=str(item_id), prompt=prompt, reference=stated_answer(answer) or answer.strip(),
                     meta={"answer": answer, "line": number})
 
     def score(self, item: Item, completion: str) -> dict:
-        if _is_number(item.reference):
-            extracted = extract_number_answer(completion)
-            return {"correct": number_equal(extracted, item.reference), "extracted": extracted}
-        extracted = extract_math_answer(completion)
-        if extracted is None and completion.strip():
-            extracted = final_answer(completion)  # after '####' as the references write it, else the whole
-        return {"correct": math_equal(extracted, item.reference), "extracted": extracted}
+        extracted, correct = grade(completion, item.reference)
+        return {"correct": correct, "extracted": extracted}
 
     def gold_completion(self, item: Item) -> str:
         return item.meta["answer"]

@@ -151,3 +151,52 @@ def math_equal(a: str | None, b: str | None) -> bool:
 
 def number_equal(a: str | None, b: str | None) -> bool:
     return a is not None and b is not None and normalize_number(a) == normalize_number(b)
+
+
+# Worked solutions: the text task's answer files and benchmark=local. One rule for a reference and a completion.
+_STATED = re.compile(r"#\s*#\s*#\s*#|the answer is:?", re.IGNORECASE)  # '# # # #': '####' as word pieces decode it
+_NUMBER_WITH_UNITS = re.compile(r"\$?-?\d[\d,]*(?:\.\d+)?(?:\s*[A-Za-z%][A-Za-z%\s]*)?\.?")
+
+
+def _after_last_statement(text: str) -> str | None:
+    marks = list(_STATED.finditer(text))
+    return text[marks[-1].end():] if marks else None
+
+
+def stated_answer(text: str) -> str | None:
+    """What a worked solution states as its final answer: the rest of the line after its last '####' or
+    'The answer is' (a closing full stop dropped), else its last \\boxed{}; None when it states none."""
+    rest = _after_last_statement(text)
+    if rest is None:
+        return last_boxed(text)
+    lines = rest.strip().splitlines()
+    return re.sub(r"\s*\.$", "", lines[0].strip()) if lines else ""
+
+
+def final_number(completion: str) -> str | None:
+    """The number a completion gives as its final answer: the first after its last '####' / 'The answer
+    is' (None when none follows: it stated no number), else its last \\boxed{}, else its last number."""
+    rest = _after_last_statement(completion)
+    if rest is None:
+        rest = last_boxed(completion)
+        text, pick = (completion, -1) if rest is None else (rest, 0)
+    else:
+        text, pick = rest, 0
+    numbers = re.findall(_NUMBER, text)
+    return numbers[pick] if numbers else None
+
+
+def grade(completion: str, solution: str) -> tuple[str | None, bool]:
+    """(the completion's final answer, whether it is the solution's). The solution's final answer is what it
+    states (see stated_answer), else the whole solution ('14', 'Paris'). A number (units allowed: '14',
+    '-3.50 apples') is compared as a number, as GSM8K is; any other answer ('3/4', '\\frac{3}{4}', 'x + 1')
+    as MATH is, by normalised exact match of the completion's \\boxed{} / stated answer / whole text."""
+    want = stated_answer(solution)
+    want = (solution if want is None else want).strip()
+    if not want:
+        return None, False
+    if _NUMBER_WITH_UNITS.fullmatch(want):
+        got = final_number(completion)
+        return got, number_equal(got, re.search(_NUMBER, want.replace(",", "")).group(0))
+    got = extract_math_answer(completion) or stated_answer(completion) or completion.strip() or None
+    return got, math_equal(got, want)

@@ -7,16 +7,13 @@ chain gives a wrong final answer. A problem starts with a quantity, applies 1-3 
     prompt:  Mia has 12 pears. Mia buys 7 more. Mia gives away 5. How many pears does Mia have now?
     answer:  12 + 7 = 19. 19 - 5 = 14. #### 14
 
-The final answer follows "####" (GSM8K's convention), so `final_answer` reads it the same way
-from a gold answer and from a model's completion (`grade` also scores other answer files, whose final
-answers may be fractions or expressions: MATH's normalised match). Every number stays a non-negative integer
-below 1000. The same seed gives the same problems on every machine (Python's `random.Random`).
+The final answer follows "####" (GSM8K's convention), which `rm_cli.benchmarks.math_answers.grade`
+reads the same way from a gold answer and from a model's completion. Every number stays a non-negative
+integer below 1000. The same seed gives the same problems on every machine (Python's `random.Random`).
 """
 
 import random
-import re
 
-from rm_cli.benchmarks.math_answers import extract_math_answer, last_boxed, math_equal
 
 NAMES = ["Mia", "Tom", "Ana", "Leo", "Sam", "Ivy", "Max", "Zoe", "Ben", "Eva", "Noah", "Lily", "Omar", "Ruth", "Kai", "Nina"]
 ITEMS = ["apples", "pears", "coins", "books", "stamps", "shells", "marbles", "cards", "pens", "eggs", "plums", "beads"]
@@ -73,57 +70,3 @@ def generate(seed: int, n: int, exclude: set[str] = frozenset(), min_ops: int = 
             seen.add(p["prompt"])
             out.append({"id": f"{prefix}{len(out)}", **p})
     return out
-
-
-_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
-
-
-_MARKER = re.compile(r"#\s*#\s*#\s*#")  # '####', also as a word-piece tokenizer decodes it ('# # # #')
-
-
-def final_answer(text: str) -> str | None:
-    """The final answer of a solution: the number after the last '####', else the last number."""
-    parts = _MARKER.split(text)
-    if len(parts) > 1:
-        found = _NUMBER.findall(parts[-1])
-        return normalize_number(found[0]) if found else None
-    found = _NUMBER.findall(text)
-    return normalize_number(found[-1]) if found else None
-
-
-_NUMBER_WITH_UNITS = re.compile(r"\$?-?\d[\d,]*(?:\.\d+)?(?:\s*[A-Za-z%][A-Za-z%\s]*)?\.?")
-
-
-def marked_answer(text: str) -> str | None:
-    """What follows the last '####' (to the end of its line), else the last \\boxed{}, else None."""
-    parts = _MARKER.split(text)
-    if len(parts) > 1:
-        lines = parts[-1].strip().splitlines()
-        return lines[0].strip() if lines else None
-    return last_boxed(text)
-
-
-def grade(output: str, reference: str) -> tuple[str | None, bool]:
-    """(the output's final answer, whether it is the reference's). A reference whose final answer is a
-    number (units allowed: '#### 14', '#### -3.50 apples', or no marker: its last number) is compared as
-    a number, as GSM8K is; any other ('#### 3/4', '\\boxed{\\frac{3}{4}}', '#### x + 1') as MATH is, by
-    normalised exact match. A reference without a final answer matches nothing."""
-    text = marked_answer(reference)
-    if text is not None and not _NUMBER_WITH_UNITS.fullmatch(text):
-        got = extract_math_answer(output) or marked_answer(output) or output.strip() or None
-        return got, math_equal(got, text)
-    want, got = final_answer(reference), final_answer(output)
-    return got, want is not None and got == want
-
-
-def same_final_answer(output: str, reference: str) -> bool:
-    """The output's final answer is the reference's (see grade)."""
-    return grade(output, reference)[1]
-
-
-def normalize_number(s: str) -> str:
-    """'1,200' -> '1200', '14.0' -> '14', '-3.50' -> '-3.5': equal numbers compare equal as strings."""
-    s = s.replace(",", "")
-    if "." in s:
-        s = s.rstrip("0").rstrip(".")
-    return "0" if s in ("-0", "") else s

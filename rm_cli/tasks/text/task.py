@@ -30,6 +30,7 @@ import torch
 from rm_cli.corruption import native_candidates
 from rm_cli.errors import UserError
 from rm_cli.tasks.base import FROM_CHECKPOINT, Task
+from rm_cli.benchmarks.math_answers import grade
 from rm_cli.tasks.text import arithmetic, native
 from rm_cli.tasks.text.files import Record, read_pairs, read_prompts, write_jsonl
 from rm_cli.tasks.text.layout import TextExamples, answer_ids, completion, encode
@@ -224,7 +225,7 @@ class TextTask(Task):
         else:
             tok = self._tok()
             for r, out, row in zip(examples.records, outputs, result.tokens):
-                got, correct = arithmetic.grade(out, r.answer or "")
+                got, correct = grade(out, r.answer or "")
                 same = answer_ids(tok, row, self.prompt_len) == tok.encode_answer(r.answer or "")
                 records.append({"id": r.id, "line": r.line, "prompt": r.prompt, "completion": out, "reference": r.answer,
                                 "extracted": got, "correct": correct, "sequence_exact": same})
@@ -246,7 +247,7 @@ class TextTask(Task):
         tok = self._tok()
         right = []
         for row, ref in zip(tokens.cpu(), gold.cpu()):
-            right.append(arithmetic.same_final_answer(completion(tok, row, self.prompt_len), completion(tok, ref, self.prompt_len)))
+            right.append(grade(completion(tok, row, self.prompt_len), completion(tok, ref, self.prompt_len))[1])
         return torch.tensor(right, dtype=torch.bool, device=tokens.device)
 
     def render_turns(self, trajectory: torch.Tensor):
