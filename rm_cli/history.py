@@ -105,8 +105,9 @@ class WindowedHistory(nn.Module):
     It keeps the last `window` states explicitly, weighs lag d (1..window) by
     exp(-decay * (d - 1)), normalises the weighted sum with a LayerNorm with learned affine
     (2 * dim parameters) and *adds* it to the current token's embedding instead of replacing
-    it. The released code adds it on answer positions only; here it is added everywhere (a
-    fixed position's history is its own token again, so the difference is a constant).
+    it. The released code adds it on answer positions only; here it is added everywhere: a
+    fixed position's input is then its token's embedding plus, at t = 0, the LayerNorm's bias and
+    from t = 1 on a fixed function of that token (training sees the same, so the model learns it).
 
     State: [B, window + 1, N, d], index 0 the current embedding, index d the one d turns ago
     (zeros before the start of decoding).

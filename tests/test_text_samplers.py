@@ -70,7 +70,8 @@ def test_rm_reveals_block_by_block_and_returns_to_a_remasked_earlier_block():
     assert order[:4] == [[2], [1], [4], [1]] and back.remasked[2, 0] == 1
 
 
-@pytest.mark.parametrize("block_size,steps,per_turn", [(None, 3, [2, 2, 2]), (2, 6, [1, 1, 1, 1, 1, 1]), (3, 4, [2, 1, 2, 1])])
+@pytest.mark.parametrize("block_size,steps,per_turn", [(None, 3, [2, 2, 2]), (2, 6, [1, 1, 1, 1, 1, 1]), (3, 4, [2, 1, 2, 1]),
+                                                      (2, 4, [1, 1, 2, 2])])  # 4 turns, 3 blocks: the first gets 2
 def test_vanilla_blocks_split_the_steps_and_reveal_only_inside_the_current_block(block_size, steps, per_turn):
     gold = torch.tensor([[0, 1, 2, 3, 4, 0]])
     x0 = torch.full((1, 6), M)
@@ -84,6 +85,14 @@ def test_vanilla_blocks_split_the_steps_and_reveal_only_inside_the_current_block
             assert all(p // block_size == min(turn) // block_size for p in turn)  # one block per turn
             seen += turn
         assert [p // block_size for p in seen] == sorted(p // block_size for p in seen)  # blocks in order
+
+
+def test_rm_fit_budget_spends_every_turn_when_the_blocks_do_not_divide_the_budget():
+    gold = torch.tensor([[0, 1, 2, 3, 4, 0]])
+    x0 = torch.full((1, 6), M)
+    res = RMSampler(max_turns=4, reveal_per_turn=1, fit_budget=True, block_size=2)(
+        ConfidentModel(gold), x0, torch.ones_like(x0, dtype=torch.bool))
+    assert res.revealed[:, 0].tolist() == [1, 1, 2, 2] and res.nfe.item() == 4 and torch.equal(res.tokens, gold)
 
 
 def test_block_size_and_temperature_are_rejected_where_a_sampler_ignores_them():
@@ -117,9 +126,11 @@ def test_temperature_draws_are_per_example_so_results_do_not_depend_on_batch_siz
 
     n = 9
     x0 = torch.full((n, 7), M)
-    x0[:, 0] = torch.arange(n) % M  # rows differ in their fixed first token
     editable = torch.ones_like(x0, dtype=torch.bool)
-    editable[:, 0] = False
+    for i in range(n):  # rows differ in their fixed tokens, and their editable parts start at columns 1 to 3
+        fixed = 1 + i % 3  # (Sudoku's blanks do: a batch's window starts at its rows' first blank)
+        x0[i, :fixed] = (torch.arange(fixed) + i) % M
+        editable[i, :fixed] = False
     examples = Examples(x0, editable)
     whole = decode_examples(sampler, RandomModel(), examples, batch_size=n, seed=5).tokens
     for bs in (1, 4):

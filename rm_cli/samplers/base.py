@@ -51,12 +51,19 @@ def best_token(probs: torch.Tensor, mask_id: int) -> tuple[torch.Tensor, torch.T
     return conf, tok
 
 
-def sampled_token(probs: torch.Tensor, mask_id: int, temperature: float, generators: list) -> tuple[torch.Tensor, torch.Tensor]:
-    """A real token drawn from p^(1/T) (one generator per row) and its probability under p."""
+def sampled_token(probs: torch.Tensor, mask_id: int, temperature: float, generators: list,
+                  offset: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """A real token drawn from p^(1/T) (one generator per row) and its probability under p. `probs` covers a
+    row's columns from `offset` on; each row draws one uniform for every column of the row, offset included, so
+    a position's draw depends on its row's seed and turn alone, not on which batch (window) it is decoded in."""
     weights = probs.double().clamp(min=1e-300).log().div(temperature)
     weights[..., mask_id] = float("-inf")
-    weights = weights.softmax(-1)
-    tok = torch.stack([torch.multinomial(w, 1, generator=g).squeeze(-1) for w, g in zip(weights, generators)])
+    cdf = weights.softmax(-1).cumsum(-1)
+    n = probs.shape[1]
+    u = torch.stack([torch.rand(offset + n, generator=g, device=probs.device, dtype=torch.float64)[offset:]
+                     for g in generators])
+    tok = torch.searchsorted(cdf, (u * cdf[..., -1]).unsqueeze(-1), right=True).squeeze(-1)
+    tok = tok.clamp(max=probs.shape[-1] - 1)  # u * total rounding up to the total
     return probs.gather(-1, tok.unsqueeze(-1)).squeeze(-1), tok
 
 
@@ -65,6 +72,13 @@ def block_index(editable: torch.Tensor, block_size: int | None) -> torch.Tensor:
     if block_size is None:
         return torch.zeros_like(editable, dtype=torch.long)
     return (editable.long().cumsum(-1) - 1).clamp(min=0) // block_size
+
+
+def turns_of_block(budget: int, blocks: torch.Tensor, block: torch.Tensor) -> torch.Tensor:
+    """[b] turns of a budget that the current block gets: an equal share, the first `budget % blocks` blocks
+    one more (so every turn is used), at least one (a budget below the block count runs past it)."""
+    share = torch.div(budget, blocks, rounding_mode="floor") + (block < budget % blocks).long()
+    return share.clamp(min=1)
 
 
 @dataclass
@@ -77,6 +91,7 @@ class TurnContext:
     block_turn: torch.Tensor | None = None  # [b] turns spent in the current block so far
     block_masked_at_start: torch.Tensor | None = None  # [b] masks the current block held when it became current
     blocks: torch.Tensor | None = None  # [b] blocks in the row (1 without block decoding)
+    block: torch.Tensor | None = None  # [b] index of the current block (0 without block decoding)
     pick: object = None  # pick(probs) -> (confidence, token): argmax or sampled, see Sampler.pick_tokens
 
 
@@ -123,11 +138,12 @@ class Sampler:
         self.max_turns, self.fill_at_end, self.stop_at_fixed_point = max_turns, fill_at_end, stop_at_fixed_point
         self.block_size, self.temperature = block_size, float(temperature)
 
-    def pick_tokens(self, probs: torch.Tensor, mask_id: int, generators) -> tuple[torch.Tensor, torch.Tensor]:
-        """(confidence, token) per position: the argmax at temperature 0, else a draw from each row's generator."""
+    def pick_tokens(self, probs: torch.Tensor, mask_id: int, generators, offset: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """(confidence, token) per position: the argmax at temperature 0, else a draw from each row's generator
+        (`probs` covers the columns from `offset` on)."""
         if self.temperature == 0 or generators is None:
             return best_token(probs, mask_id)
-        return sampled_token(probs, mask_id, self.temperature, generators)
+        return sampled_token(probs, mask_id, self.temperature, generators, offset)
 
     def decide(self, probs, x, editable, ctx: TurnContext):
         """Returns (remask [b,N] bool, reveal [b,N] bool, tokens [b,N]) for the active rows; N counts
@@ -190,7 +206,7 @@ class Sampler:
             block_masked[idx] = torch.where(moved, revealable.sum(-1), block_masked[idx])
             gens = None if generators is None else [generators[i] for i in idx.tolist()]
             ctx = TurnContext(turn, remask_count[idx], masked_at_start[idx], mask_id, revealable, block_turn[idx],
-                              block_masked[idx], blocks[idx], lambda p, g=gens: self.pick_tokens(p, mask_id, g))
+                              block_masked[idx], blocks[idx], now, lambda p, g=gens: self.pick_tokens(p, mask_id, g, w))
             remask, reveal, tokens = self.decide(probs, xw, ea, ctx)
             remask, reveal = remask & ea & (xw != mask_id), reveal & revealable
             new_w = torch.where(reveal, tokens, xw).masked_fill(remask, mask_id)
@@ -240,7 +256,7 @@ class Sampler:
             return
         w = first_editable_column(editable)
         probs = model.logits(x[idx], None if state is None else state[idx], logits_from=w).float().softmax(-1)
-        _, tok = self.pick_tokens(probs, model.mask_id, None if generators is None else [generators[i] for i in idx.tolist()])
+        _, tok = self.pick_tokens(probs, model.mask_id, None if generators is None else [generators[i] for i in idx.tolist()], w)
         x[idx, w:] = torch.where(still[idx, w:], tok, x[idx, w:])
         nfe[idx] += 1
         rows.append(idx.numel())

@@ -44,7 +44,7 @@ class ReMDMSampler(Sampler, name="remdm"):
         self.plan = [self._turn_plan(i) for i in range(steps)]
 
     def alpha(self, t: float) -> float:
-        """Share of decoded positions at time t (1 at the start of decoding, 0 at the end)."""
+        """Share of decoded positions at time t (decoding runs from t = 1, alpha 0, to t = 0, alpha 1)."""
         if self.schedule != "loop":
             return 1.0 - t
         if t >= self.t_on:

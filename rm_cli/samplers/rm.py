@@ -2,7 +2,7 @@
 
 import torch
 
-from rm_cli.samplers.base import Sampler, TurnContext, top_k_per_row
+from rm_cli.samplers.base import Sampler, TurnContext, top_k_per_row, turns_of_block
 
 
 class RMSampler(Sampler, name="rm"):
@@ -12,7 +12,7 @@ class RMSampler(Sampler, name="rm"):
     remask_threshold: also require p(MASK) > threshold (the image editing phase uses 0.9).
     reveal_per_turn: reveal only the k most confident masked positions per turn (None: all).
     fit_budget: with reveal_per_turn, reveal at least ceil(masks / max_turns) per turn (per block:
-    max_turns // blocks), so a small budget of turns still reveals every mask on a linear schedule, as
+    its share of max_turns, see base.turns_of_block), so a small budget of turns still reveals every mask on a linear schedule, as
     vanilla does at the same NFE, instead of leaving most to the one-shot fill at the end.
     block_size: reveal only within the current block (semi-autoregressive; re-masking stays free
     everywhere, and a re-masked earlier block becomes current again). temperature: see base.
@@ -44,6 +44,6 @@ class RMSampler(Sampler, name="rm"):
         """Masks to reveal this turn: reveal_per_turn, or more where fit_budget needs more."""
         if not self.fit_budget:
             return self.reveal_per_turn
-        turns = torch.div(self.max_turns, ctx.blocks, rounding_mode="floor").clamp(min=1)
+        turns = turns_of_block(self.max_turns, ctx.blocks, ctx.block)
         needed = torch.div(ctx.block_masked_at_start + turns - 1, turns, rounding_mode="floor")
         return needed.clamp(min=self.reveal_per_turn)

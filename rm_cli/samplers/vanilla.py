@@ -1,12 +1,13 @@
 """LLaDA's low-confidence remasking: reveal the most confident masked positions on a linear
 schedule over `steps` turns, never revise a visible token. The standard MDM baseline.
 
-With block_size (LLaDA's semi-autoregressive decoding) each block gets steps / blocks turns
-(at least one) and reveals its own masks on the same linear schedule within them."""
+With block_size (LLaDA's semi-autoregressive decoding) each block gets steps / blocks turns (the
+first steps % blocks one more, each at least one) and reveals its own masks on the same linear
+schedule within them."""
 
 import torch
 
-from rm_cli.samplers.base import Sampler, TurnContext, top_k_per_row
+from rm_cli.samplers.base import Sampler, TurnContext, top_k_per_row, turns_of_block
 
 
 class VanillaSampler(Sampler, name="vanilla"):
@@ -21,7 +22,7 @@ class VanillaSampler(Sampler, name="vanilla"):
 
     def decide(self, probs, x, editable, ctx: TurnContext):
         n0, s = ctx.block_masked_at_start, ctx.block_turn
-        S = torch.clamp(torch.div(self.steps, ctx.blocks, rounding_mode="floor"), min=1)
+        S = turns_of_block(self.steps, ctx.blocks, ctx.block)
         k = torch.div(n0 * (s + 1) + S - 1, S, rounding_mode="floor") - torch.div(n0 * s + S - 1, S, rounding_mode="floor")
         k = k.clamp(min=1)  # fewer masks than steps: one per turn, finishing early
         conf, tokens = ctx.pick(probs)
