@@ -41,13 +41,20 @@ def load_checkpoint(path, task_cfg):
     cfg = ckpt.get("hyper_parameters", {}).get("cfg") if isinstance(ckpt, dict) else None
     if not isinstance(cfg, dict) or "state_dict" not in ckpt:
         raise UserError("not an rm checkpoint (no rm config inside)", path=path)
+    command_task = instantiate(task_cfg)
+    if cfg.get("task", {}).get("name") == command_task.name:
+        cfg = {**cfg, "task": command_task.checkpoint_task_config(dict(cfg["task"]))}
     with weights_replaced_by_checkpoint():
         module = RMLightningModule(cfg)
-    wanted = instantiate(task_cfg).signature()
+    wanted = command_task.signature()
     have = module.task.signature()
     if have != wanted:
         diff = ", ".join(f"{k}={have.get(k)!r} (asked {wanted.get(k)!r})" for k in wanted if have.get(k) != wanted.get(k))
         raise UserError(f"checkpoint is for another task or vocabulary: {diff}", path=path)
+    trained = ckpt.get("task_signature")  # saved since 2026-12-07: catches a moved file replaced by another
+    if isinstance(trained, dict) and have != trained:
+        diff = ", ".join(f"{k}={have.get(k)!r} (trained with {trained.get(k)!r})" for k in trained if have.get(k) != trained.get(k))
+        raise UserError(f"the task's files are not those the model was trained with: {diff}", path=path)
     try:
         module.load_state_dict(ckpt["state_dict"])
     except RuntimeError as e:
@@ -62,6 +69,7 @@ def slim_checkpoint(src, dst) -> dict:
     from rm_cli.io import atomic_write_bytes
 
     ckpt = torch.load(src, map_location="cpu", weights_only=True)
-    slim = {key: ckpt[key] for key in ("state_dict", "hyper_parameters", "global_step", "pytorch-lightning_version") if key in ckpt}
+    slim = {key: ckpt[key] for key in ("state_dict", "hyper_parameters", "global_step", "pytorch-lightning_version", "task_signature")
+            if key in ckpt}
     atomic_write_bytes(dst, lambda f: torch.save(slim, f))
     return slim

@@ -85,7 +85,9 @@ class RMLightningModule(L.LightningModule):
         return parts["loss"]
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        """Resume restores the RNG too (dropout draws from it); the training noise has its own seeds."""
+        """Resume restores the RNG too (dropout draws from it); the training noise has its own seeds. The task's
+        signature (vocabulary, tokenizer fingerprint) lets eval/infer check files given in place of moved ones."""
+        checkpoint["task_signature"] = self.task.signature()
         checkpoint["rng_states"] = {"torch": torch.get_rng_state()}
         if torch.cuda.is_available():
             checkpoint["rng_states"]["cuda"] = torch.cuda.get_rng_state_all()

@@ -279,6 +279,55 @@ def test_eval_with_a_missing_classifier_stops_before_decoding(image_run, tmp_pat
     assert not out.exists()
 
 
+def test_a_broken_classifier_stops_eval_before_decoding(image_run, tmp_path):
+    bad, out = tmp_path / "bad.pt", tmp_path / "res.json"
+    bad.write_bytes(b"not a checkpoint")
+    code, stdout, err = rm_in_process("eval", "task=image", f"checkpoint={image_run['ckpt']}", f"test_file={image_run['test']}",
+                                      f"task.classifier={bad}", f"output={out}")
+    assert code == 2 and err.startswith(f"rm eval: error: {bad}: not a readable classifier checkpoint")
+    assert "eval:" not in stdout and not out.exists()  # nothing decoded
+
+
+def _moved(image_run, tmp_path, **signature) -> str:
+    """A copy of the run's checkpoint whose config names a tokenizer and classifier that are gone (the run folder
+    moved, or its paths were relative to another folder); `signature` edits the task signature it saved."""
+    ckpt = torch.load(image_run["ckpt"], map_location="cpu", weights_only=True)
+    task = ckpt["hyper_parameters"]["cfg"]["task"]
+    task["tokenizer"], task["classifier"] = "runs/gone/tok.pt", "runs/gone/cls.pt"
+    ckpt["task_signature"].update(signature)
+    path = tmp_path / "moved.ckpt"
+    torch.save(ckpt, path)
+    return str(path)
+
+
+def test_a_checkpoint_whose_files_moved_takes_them_from_the_command_line(image_run, tmp_path):
+    moved = _moved(image_run, tmp_path)
+    scenes = tmp_path / "scenes"
+    image_run["task"].write_split("prompts", scenes, n=2, seed=3)
+    infer = ("infer", "task=image", f"checkpoint={moved}", f"prompts={scenes / 'prompts.jsonl'}", "sampler=rm_edit")
+    code, out, err = rm_in_process(*infer)
+    assert code == 2 and err == ("rm infer: error: the checkpoint's tokenizer runs/gone/tok.pt is not there (moved, or "
+                                 "a path relative to another folder?); pass task.tokenizer=FILE\n")
+    code, out, err = rm_in_process(*infer, f"task.tokenizer={image_run['tok']}")  # infer scores nothing: no classifier
+    assert code == 0, err[-2000:]
+    assert "wrote 5 files" in out  # edits.jsonl, and an edited PNG and a panel per prompt
+    evaluate = ("eval", "task=image", f"checkpoint={moved}", f"test_file={image_run['test']}", "limit=2",
+                f"task.tokenizer={image_run['tok']}", f"output={tmp_path / 'res.json'}")
+    code, out, err = rm_in_process(*evaluate)
+    assert code == 2 and err.startswith("rm eval: error: runs/gone/cls.pt: no such classifier checkpoint")
+    code, out, err = rm_in_process(*evaluate, f"task.classifier={image_run['cls']}")
+    assert code == 0, err[-2000:]
+    assert "success_pct" in json.loads((tmp_path / "res.json").read_text())["metrics"]
+
+
+def test_a_tokenizer_given_for_a_moved_one_must_be_the_one_trained_with(image_run, tmp_path):
+    moved = _moved(image_run, tmp_path, tokenizer="another tokenizer's fingerprint")
+    code, out, err = rm_in_process("infer", "task=image", f"checkpoint={moved}", f"task.tokenizer={image_run['tok']}",
+                                   f"prompts={image_run['dir'] / 'none.jsonl'}")
+    assert code == 2 and "the task's files are not those the model was trained with: tokenizer=" in err
+    assert "(trained with \"another tokenizer's fingerprint\")" in err
+
+
 def test_prompt_folder_from_the_shipped_file_needs_the_full_dataset(tmp_path):
     code, _, err = rm_in_process("prepare", "task=image", "split=prompts", DATA, f"output={tmp_path / 'scenes'}")
     assert code == 2 and "image_edit_test.jsonl:1: item 7095 is not in t10k" in err and f"(100 images under {MINI})" in err

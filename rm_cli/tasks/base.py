@@ -51,6 +51,11 @@ class Task:
         """What a checkpoint must agree on to be used with this task."""
         return {"task": self.name, "vocab_size": self.vocab_size, "mask_id": self.mask_id, "seq_len": self.seq_len}
 
+    def checkpoint_task_config(self, trained: dict) -> dict:
+        """The checkpoint's task config to rebuild its task with: by default as it was trained. A task whose
+        files (the image task's tokenizer and classifier) may have moved since takes this command's paths."""
+        return trained
+
     def for_checkpoint(self, trained: "Task") -> "Task":
         """The task eval/infer/prepare work with, once `trained` (the checkpoint's own task) has passed
         the signature check: by default this command's task. A task whose vocabulary comes from the

@@ -28,7 +28,7 @@ from rm_cli.report import print_table
 from rm_cli.tasks.base import FROM_CHECKPOINT, Examples, Task
 from rm_cli.tasks.image import fashion, pairs as pair_io, render
 from rm_cli.tasks.image import instructions as ins
-from rm_cli.tasks.image.classifier import HINT as CLASSIFIER_HINT
+from rm_cli.tasks.image.classifier import HINT as CLASSIFIER_HINT, load_classifier
 from rm_cli.tasks.image.corruption import SourceTokens
 from rm_cli.tasks.image.edit_files import edit_files
 from rm_cli.tasks.image.layout import Layout
@@ -143,8 +143,15 @@ class ImageTask(Task):
         if self.objective == "rm" and self.corruption not in (None, SourceTokens.__module__ + ".SourceTokens"):
             raise UserError(f"task=image trains RM with corruption=source (the wrong tokens are the source image's), "
                             f"got corruption {self.corruption}")
-        if self.classifier and not Path(str(self.classifier)).is_file():  # fail before training/decoding, not after
-            raise UserError(f"no such classifier checkpoint ({CLASSIFIER_HINT})", path=self.classifier)
+
+    def _check_classifier(self) -> None:
+        """Read the success classifier before decoding examples it will score (a missing or broken file fails
+        then, not after). Only there: `rm infer` never scores, so its checkpoint's classifier may be gone."""
+        if self.classifier and getattr(self, "_classifier_read", None) != self.classifier:
+            if not Path(str(self.classifier)).is_file():
+                raise UserError(f"no such classifier checkpoint ({CLASSIFIER_HINT})", path=self.classifier)
+            load_classifier(self.classifier)
+            self._classifier_read = self.classifier
 
     @property
     def tokenizer(self):
@@ -188,6 +195,15 @@ class ImageTask(Task):
             return {"task": self.name, **dict.fromkeys(("tokenizer", "vocab_size", "mask_id", "seq_len"), FROM_CHECKPOINT)}
         return {"task": self.name, "tokenizer": self.tokenizer.fingerprint, "vocab_size": self.vocab_size,
                 "mask_id": self.mask_id, "seq_len": self.seq_len}
+
+    def checkpoint_task_config(self, trained: dict) -> dict:
+        """The checkpoint's task with this command's tokenizer and classifier where it names them: a trained run's
+        files may have moved (its config keeps the paths as typed then, often relative to another folder)."""
+        given = {key: value for key, value in (("tokenizer", self.tokenizer_path), ("classifier", self.classifier)) if value}
+        if "tokenizer" not in given and trained.get("tokenizer") and not Path(str(trained["tokenizer"])).is_file():
+            raise UserError(f"the checkpoint's tokenizer {trained['tokenizer']} is not there (moved, or a path relative "
+                            f"to another folder?); pass task.tokenizer=FILE")
+        return {**trained, **given}
 
     def for_checkpoint(self, trained: "ImageTask") -> "ImageTask":
         """This command's options; what it leaves null (tokenizer, canvas start, instructions shown,
@@ -254,12 +270,14 @@ class ImageTask(Task):
                                 self.instructions)
 
     def val_examples(self) -> ImageExamples:
+        self._check_classifier()
         recs = self._pair_records("val", self.val_size, VAL_SEED)
         for r in recs:
             r["parsed"] = ins.parse(r["instruction"])
         return self._from_records(recs, list(range(1, len(recs) + 1)), f"generated pairs (val, seed {VAL_SEED})")
 
     def test_examples(self, path=None) -> ImageExamples:
+        self._check_classifier()
         path = path or self.test_file or shipped_test_file()
         records, lines = pair_io.read_jsonl(path)
         return self._from_records(records, lines, str(path))
