@@ -19,7 +19,7 @@ from rm_cli.errors import UserError
 from rm_cli.io import atomic_write_bytes, atomic_write_text
 from rm_cli.samplers import SAMPLERS
 
-LEAD = ["sampler", "history", "budget", "nfe_mean", "nfe_max", "exact_pct"]
+LEAD = ["sampler", "history", "budget", "nfe_mean", "nfe_max"]
 
 
 def sampler_configs(names, chosen: DictConfig, chosen_name: str | None = None) -> dict[str, DictConfig]:
@@ -105,8 +105,10 @@ def sweep(model, task, examples, configs: dict[str, DictConfig], budgets, batch_
     return rows
 
 
-def write_csv(path, rows: list[dict]) -> None:
-    columns = LEAD + sorted({k for row in rows for k in row} - set(LEAD))
+def write_csv(path, rows: list[dict], metric: str = "exact_pct") -> None:
+    """One row per (sampler, budget): the lead columns and `metric` first, then every other metric."""
+    lead = LEAD + [metric]
+    columns = lead + sorted({k for row in rows for k in row} - set(lead))
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
@@ -114,8 +116,8 @@ def write_csv(path, rows: list[dict]) -> None:
     atomic_write_text(path, buffer.getvalue())
 
 
-def write_plot(path, rows: list[dict], title: str) -> None:
-    """Exact % against mean NFE, one line per sampler, NFE on a log2 axis."""
+def write_plot(path, rows: list[dict], title: str, metric: str = "exact_pct") -> None:
+    """`metric` (a percentage: exact %) against mean NFE, one line per sampler, NFE on a log2 axis."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -124,12 +126,12 @@ def write_plot(path, rows: list[dict], title: str) -> None:
 
     fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=120)
     for name in dict.fromkeys(row["sampler"] for row in rows):
-        points = sorted((row["nfe_mean"], row["exact_pct"]) for row in rows if row["sampler"] == name)
+        points = sorted((row["nfe_mean"], row[metric]) for row in rows if row["sampler"] == name)
         ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=name)
     ax.set_xscale("log", base=2)
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
     ax.set_xlabel("forward passes per example (mean NFE)")
-    ax.set_ylabel("exact %")
+    ax.set_ylabel("exact %" if metric == "exact_pct" else metric)
     ax.set_ylim(-2, 102)
     ax.set_title(title, fontsize=9)
     ax.grid(True, alpha=0.3)

@@ -328,6 +328,20 @@ def test_a_tokenizer_given_for_a_moved_one_must_be_the_one_trained_with(image_ru
     assert "(trained with \"another tokenizer's fingerprint\")" in err
 
 
+def test_eval_scaling_plots_the_image_tasks_success_against_nfe(image_run, tmp_path):
+    """Image metrics have no exact_pct: the scaling table, CSV and plot use the task's headline metric."""
+    out = tmp_path / "scaling.json"
+    code, stdout, err = rm_in_process("eval", "task=image", f"checkpoint={image_run['ckpt']}", f"test_file={image_run['test']}",
+                                      "limit=3", "scaling=true", "scaling_budgets=[2,4]", "scaling_samplers=[vanilla]",
+                                      "task.canvas=masked", f"output={out}")
+    assert code == 0, err[-2000:]
+    report = json.loads(out.read_text())
+    assert report["metric"] == "success_pct" and [r["budget"] for r in report["scaling"]] == [2, 4]
+    assert "success_pct" in stdout  # the table title (rich wraps it)
+    assert (tmp_path / "scaling.csv").read_text().splitlines()[0].startswith("sampler,history,budget,nfe_mean,nfe_max,success_pct,")
+    assert (tmp_path / "scaling.png").stat().st_size > 0
+
+
 def test_prompt_folder_from_the_shipped_file_needs_the_full_dataset(tmp_path):
     code, _, err = rm_in_process("prepare", "task=image", "split=prompts", DATA, f"output={tmp_path / 'scenes'}")
     assert code == 2 and "image_edit_test.jsonl:1: item 7095 is not in t10k" in err and f"(100 images under {MINI})" in err

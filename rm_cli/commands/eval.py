@@ -85,6 +85,7 @@ def run(cfg: DictConfig) -> dict:
 
 def run_scaling(cfg: DictConfig, module, task, examples, sampler_name: str | None) -> dict:
     configs = scaling.sampler_configs(cfg.scaling_samplers, cfg.sampler, sampler_name)
+    metric = task.headline_metric(examples)
     budgets = sorted({int(b) for b in cfg.scaling_budgets})
     if not budgets:
         raise UserError("scaling_budgets is empty")
@@ -93,21 +94,22 @@ def run_scaling(cfg: DictConfig, module, task, examples, sampler_name: str | Non
                          seed=cfg.seed, device=cfg.device)
     wall = time.perf_counter() - started
 
-    table = Table(title=f"rm eval scaling: exact % (mean NFE), history {module.cfg.history.name}, {len(examples)} examples")
+    label = "exact %" if metric == "exact_pct" else metric
+    table = Table(title=f"rm eval scaling: {label} (mean NFE), history {module.cfg.history.name}, {len(examples)} examples")
     table.add_column("sampler")
     for budget in budgets:
         table.add_column(f"budget {budget}", justify="right")
     for name in configs:
-        cells = {row["budget"]: f"{row['exact_pct']:.1f} ({row['nfe_mean']:.1f})" for row in rows if row["sampler"] == name}
+        cells = {row["budget"]: f"{row[metric]:.1f} ({row['nfe_mean']:.1f})" for row in rows if row["sampler"] == name}
         table.add_row(name, *(cells[b] for b in budgets))
     Console().print(table)
 
     out = Path(cfg.output)
     csv_path, png_path = out.with_suffix(".csv"), out.with_suffix(".png")
-    scaling.write_csv(csv_path, rows)
+    scaling.write_csv(csv_path, rows, metric)
     title = f"{task.name} {getattr(task, 'mode', '')}: {Path(examples.source).name}, history {module.cfg.history.name}"
-    scaling.write_plot(png_path, rows, title)
-    report = {"scaling": rows, "budgets": budgets, "samplers": list(configs), "csv": str(csv_path), "plot": str(png_path),
-              "decode_wall_time_s": round(wall, 2), **_provenance(cfg, module, examples)}
+    scaling.write_plot(png_path, rows, title, metric)
+    report = {"scaling": rows, "metric": metric, "budgets": budgets, "samplers": list(configs), "csv": str(csv_path),
+              "plot": str(png_path), "decode_wall_time_s": round(wall, 2), **_provenance(cfg, module, examples)}
     atomic_write_json(out, report)
     return report

@@ -56,6 +56,10 @@ class Task:
         files (the image task's tokenizer and classifier) may have moved since takes this command's paths."""
         return trained
 
+    def headline_metric(self, examples) -> str:
+        """The metric that `rm eval scaling=true` tabulates and plots against NFE."""
+        return "exact_pct"
+
     def for_checkpoint(self, trained: "Task") -> "Task":
         """The task eval/infer/prepare work with, once `trained` (the checkpoint's own task) has passed
         the signature check: by default this command's task. A task whose vocabulary comes from the

@@ -337,6 +337,10 @@ class ImageTask(Task):
         self._tok()
         return score(self, examples, result)
 
+    def headline_metric(self, examples: ImageExamples) -> str:
+        """The classifier's success where there is one, else the edit's pixel precision."""
+        return "success_pct" if self.classifier else "precision_pct"
+
     def metrics(self, examples: ImageExamples, result) -> dict:
         return self.evaluate(examples, result)[0]
 

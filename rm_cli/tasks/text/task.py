@@ -239,6 +239,9 @@ class TextTask(Task):
         metrics["truncated_prompts"] = sum(examples.truncated)
         return metrics, records
 
+    def headline_metric(self, examples: TextExamples) -> str:
+        return examples.benchmark.metric if examples.benchmark is not None else "exact_pct"
+
     def metrics(self, examples: TextExamples, result) -> dict:
         return self.evaluate(examples, result)[0]
 
