@@ -92,6 +92,8 @@ def check_writable(path) -> None:
         probe = probe.parent
     if Path(path).is_dir():
         raise UserError("output is a directory, expected a file path", path=path)
+    if not probe.is_dir():  # a file where a folder of the path should be
+        raise UserError(f"cannot write here: {probe} is a file, not a directory", path=path)
     if not os.access(probe, os.W_OK):
         raise UserError("output directory is not writable", path=path)
 

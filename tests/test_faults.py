@@ -112,3 +112,13 @@ def test_ctrl_c_during_eval_leaves_the_old_results_file_untouched(tmp_path):
     assert proc.returncode == 130 and err.decode().strip().splitlines() == ["rm eval: interrupted"]
     assert json.loads(out.read_text()) == {"from": "an earlier run"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json", "tiny.ckpt"]  # no temporary file left
+
+
+def test_an_output_under_a_file_is_refused_before_any_work(tmp_path):
+    from rm_cli.io import check_writable
+
+    (tmp_path / "notdir").write_text("a file")
+    for output in (tmp_path / "notdir" / "r.json", tmp_path / "notdir" / "sub" / "r.json"):
+        with pytest.raises(UserError, match=f"cannot write here: {tmp_path / 'notdir'} is a file, not a directory"):
+            check_writable(output)
+    check_writable(tmp_path / "new" / "sub" / "r.json")  # missing folders are made when writing: fine
