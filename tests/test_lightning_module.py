@@ -132,3 +132,21 @@ def test_a_backbone_without_logits_from_is_sliced_after_its_forward():
     x = torch.randint(0, 10, (2, 6))
     assert torch.equal(model.logits(x, logits_from=4), model.logits(x)[:, 4:])
     assert model.logits(x, logits_from=4).shape == (2, 2, 10)
+
+
+def test_validation_token_accuracy_counts_the_editable_positions_only():
+    """Half of the answer right, every fixed prompt position untouched: 50 %, not (prompt + half) / all."""
+    from rm_cli.samplers.base import SampleResult
+
+    module = RMLightningModule(train_config("task=sudoku", *TINY))
+    gold = torch.arange(10).repeat(2, 1) % 9 + 1
+    editable = torch.zeros_like(gold, dtype=torch.bool)
+    editable[:, 6:] = True  # 4 answer positions a row, 6 fixed
+    decoded = gold.clone()
+    decoded[:, 8:] = 0  # 2 of the 4 wrong
+    module.sampler = lambda model, inputs, editable: SampleResult(decoded, torch.ones(2), *[torch.zeros(1, 2)] * 3)
+    module.task.validation_correct = lambda tokens, gold, editable: torch.zeros(2, dtype=torch.bool)
+    logged = {}
+    module.log = lambda name, value, **kw: logged.__setitem__(name, float(value))
+    module.validation_step((gold, editable, gold), 0)
+    assert logged["val/token_acc"] == pytest.approx(50.0)
