@@ -3,8 +3,11 @@
 Every rank draws the same global batch of `batch_size` examples - the task's data and the
 training noise (corruption, trajectory, mask ratio), the noise seeded by the batch's index - and
 keeps its own slice: one slice per gradient-accumulation step. A run on 8 devices therefore
-trains on exactly the samples of a 1-device run with the same `batch_size` (and so, up to
-floating-point summation order, computes the same gradients).
+trains on exactly the samples of a 1-device run with the same `batch_size`. Each slice also carries
+`loss_tokens`, the global batch's editable positions divided by the number of slices: the losses divide
+their sums by it, so the mean over slices that DDP and accumulation take is the global batch's mean
+per position, and the gradients are the 1-device run's up to floating-point summation order (a slice's
+own count would weigh the positions of a slice with few blanks more, where the count varies per example).
 
 Lightning saves `state_dict()` with every checkpoint and calls `load_state_dict()` on resume, so
 a resumed run continues at the batch after the checkpoint: the task's stream is replayed up to
@@ -67,4 +70,7 @@ class GlobalBatchStream:
                 drawn = self.draw(batch, torch.Generator().manual_seed(noise_seed(self.seed, index)))
             start = (step * self.world_size + rank) * self.micro_batch_size
             self.position += 1
-            yield {key: value[start:start + self.micro_batch_size] for key, value in drawn.items()}
+            micro = {key: value[start:start + self.micro_batch_size] for key, value in drawn.items()}
+            if "editable" in drawn:
+                micro["loss_tokens"] = drawn["editable"].sum().clamp(min=1).float() / (self.world_size * self.accumulate)
+            yield micro

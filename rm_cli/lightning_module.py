@@ -74,11 +74,12 @@ class RMLightningModule(L.LightningModule):
         # sync_dist: the logged loss is the mean over all devices, i.e. over the global batch.
         if self.objective == "mdm":
             logits = self.model.logits(batch["noisy"], logits_from=s)
-            loss = mdm_loss(logits, batch["gold"][:, s:], batch["masked"][:, s:], batch["ratio"], editable)
+            loss = mdm_loss(logits, batch["gold"][:, s:], batch["masked"][:, s:], batch["ratio"], editable,
+                            batch.get("loss_tokens"))
             self.log("train/loss", loss, prog_bar=True, batch_size=n, sync_dist=True)
             return loss
         logits = self.model.forward_trajectory(batch["states"], batch["t"], logits_from=s)
-        parts = self.rm_loss(logits, batch["labels"][:, s:], batch["kind"][:, s:], editable)
+        parts = self.rm_loss(logits, batch["labels"][:, s:], batch["kind"][:, s:], editable, batch.get("loss_tokens"))
         self.log("train/loss", parts["loss"], prog_bar=True, batch_size=n, sync_dist=True)
         for name in ("reveal", "mask", "keep"):
             self.log(f"train/{name}", parts[name], batch_size=n, sync_dist=True)

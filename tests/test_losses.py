@@ -1,3 +1,5 @@
+import itertools
+
 import torch
 import torch.nn.functional as F
 
@@ -69,3 +71,31 @@ def test_mdm_masks_only_editable_and_weights_by_inverse_ratio(generator):
     ce = F.cross_entropy(logits.flatten(0, 1), gold.flatten(), reduction="none").view(64, 20)
     expected = (ce * masked / t[:, None]).sum() / editable.sum()
     torch.testing.assert_close(mdm_loss(logits, gold, masked, t, editable), expected)
+
+
+def test_slices_of_a_global_batch_average_to_its_loss_when_examples_have_different_editable_counts(generator):
+    """Sudoku solving's blanks vary per board: the micro-batches DDP and accumulation average must give the
+    global batch's per-position mean, which each slice's own mean does not (4 boards with 10, 10, 60, 60 blanks)."""
+    from rm_cli.global_batch import GlobalBatchStream
+
+    B, N, V = 4, 81, 10
+    editable = torch.zeros(B, N, dtype=torch.bool)
+    for row, blanks in enumerate((10, 10, 60, 60)):
+        editable[row, :blanks] = True
+    gold = torch.randint(0, V, (B, N), generator=generator)
+    logits = torch.randn(B, N, V, generator=generator)
+    kind = torch.randint(0, 3, (B, N), generator=generator)
+    t = torch.rand(B, generator=generator) * 0.9 + 0.1
+    masked = editable & (torch.rand(B, N, generator=generator) < 0.5)
+    whole_mdm = mdm_loss(logits, gold, masked, t, editable)
+    whole_rm = RMLoss()(logits, gold, kind, editable)["loss"]
+    batch = {"row": torch.arange(B), "editable": editable}
+    stream = GlobalBatchStream([batch], lambda b, g: b, batch_size=B, accumulate=2, world_size=1, steps=1, seed=0)
+    mdm_parts, rm_parts, own = [], [], []
+    for micro in itertools.islice(stream, 2):  # the stream is endless; Lightning stops at its len()
+        r = micro["row"]
+        mdm_parts.append(mdm_loss(logits[r], gold[r], masked[r], t[r], editable[r], micro["loss_tokens"]))
+        rm_parts.append(RMLoss()(logits[r], gold[r], kind[r], editable[r], micro["loss_tokens"])["loss"])
+        own.append(mdm_loss(logits[r], gold[r], masked[r], t[r], editable[r]))
+    assert torch.allclose(torch.stack(mdm_parts).mean(), whole_mdm) and torch.allclose(torch.stack(rm_parts).mean(), whole_rm)
+    assert not torch.allclose(torch.stack(own).mean(), whole_mdm)  # what each slice's own count gave
