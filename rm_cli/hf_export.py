@@ -47,7 +47,7 @@ def export_config(module, source: str) -> dict:
                                "trajectory": cfg.get("trajectory"), "loss": cfg.get("loss")},
         "num_parameters": module.num_parameters(),
         "global_step": getattr(module, "checkpoint_step", None),
-        "torch_dtype": "float32",
+        "torch_dtype": str(next(module.model.parameters()).dtype).removeprefix("torch."),
         "exported_from": source,
         "git_commit": git_commit(),
         "versions": package_versions(),
@@ -57,13 +57,31 @@ def export_config(module, source: str) -> dict:
 
 def model_card(config: dict) -> str:
     task, history = config["task"], config["history_reference"]
+    base = config["backbone"].get("path")  # a transformers backbone is rebuilt from its base model, then overwritten
+    needs = (f" The backbone is built from its base model `{base}` first (then these weights replace its own), so that "
+             "folder, package or hub cache entry must be on the machine too." if base else "")
     return (
         "---\nlibrary_name: rm-cli\ntags: [mask-diffusion, reflective-masking]\n---\n\n"
         f"# Reflective Masking model: {task['task']} ({config['num_parameters']:,} parameters)\n\n"
         f"Trained with `rm train` (objective `{config['reflective_masking']['objective']}`, "
-        f"history `{history['name']}`). Download this folder, then:\n\n"
+        f"history `{history['name']}`).{needs} Download this folder, then:\n\n"
         f"    rm eval task={task['task']} checkpoint=DIR\n    rm infer task={task['task']} checkpoint=DIR prompts=FILE\n"
     )
+
+
+def untied(state_dict: dict) -> tuple[dict, dict]:
+    """(weights with each shared tensor once, {dropped name: the kept name}): safetensors refuses tensors that
+    share memory, as a masked LM's output layer shares its input embeddings (BERT, MiniLM, ModernBERT)."""
+    weights, tied, seen = {}, {}, {}
+    for name, t in state_dict.items():
+        key = (t.data_ptr(), t.dtype, tuple(t.shape), t.stride()) if t.numel() else None
+        if key is not None and key in seen:
+            tied[name] = seen[key]
+            continue
+        if key is not None:
+            seen[key] = name
+        weights[name] = t.detach().cpu().contiguous()
+    return weights, tied
 
 
 def write_export(module, out, source: str) -> None:
@@ -71,7 +89,8 @@ def write_export(module, out, source: str) -> None:
     config = export_config(module, source)
     vocab = vocabulary(module.task)
     mask_token = next(name for name, i in vocab.items() if i == module.task.mask_id)
-    weights = {name: t.detach().cpu().contiguous() for name, t in module.model.state_dict().items()}
+    weights, tied = untied(module.model.state_dict())
+    config["tied_weights"] = tied
 
     def fill(folder: Path) -> None:
         (folder / CONFIG).write_text(json.dumps(config, indent=2) + "\n")
@@ -98,5 +117,10 @@ def read_export(folder) -> dict:
         weights = load_file(str(folder / WEIGHTS))
     except (OSError, SafetensorError) as e:
         raise UserError(f"unreadable {WEIGHTS} ({e.__class__.__name__})", path=folder) from None
+    for name, kept in (config.get("tied_weights") or {}).items():
+        if kept not in weights:
+            raise UserError(f"{WEIGHTS} lacks {kept!r}, which {CONFIG} says {name!r} shares", path=folder)
+        weights[name] = weights[kept]
     return {"state_dict": {f"model.{name}": t for name, t in weights.items()},
-            "hyper_parameters": {"cfg": config["rm_config"]}, "global_step": config.get("global_step")}
+            "hyper_parameters": {"cfg": config["rm_config"]}, "global_step": config.get("global_step"),
+            "task_signature": config.get("task")}

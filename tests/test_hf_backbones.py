@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 from benchmarks.common import train_config
 from rm_cli.errors import UserError
@@ -271,3 +272,34 @@ def test_weights_missing_from_the_base_model_are_reported_when_training_not_when
     with caplog.at_level(logging.WARNING, logger="rm_cli.hf_backbones"):
         masked_lm(str(folder), module.task.vocab_size, module.task.seq_len)
     assert "initialised fresh" in caplog.text  # reported again outside the checkpoint load
+
+
+def test_a_masked_lm_with_tied_output_weights_exports_and_loads_back_with_identical_logits(bert_dir, tmp_path):
+    """BERT's output layer shares the input embeddings; safetensors refuses shared tensors, so the export keeps
+    each once and names the tie in config.json."""
+    from safetensors.torch import load_file
+
+    from rm_cli.checkpoint import load_checkpoint
+    from rm_cli.hf_export import write_export
+
+    module = text_module("backbone=hf_mlm", f"backbone.path={bert_dir}", "task.prompt_len=40", "task.answer_len=24",
+                         "history=her")
+    state = module.state_dict()
+    assert state["model.backbone.model.cls.predictions.decoder.weight"].data_ptr() == \
+        state["model.backbone.model.bert.embeddings.word_embeddings.weight"].data_ptr()
+    ckpt = tmp_path / "bert.ckpt"
+    torch.save({"state_dict": state, "hyper_parameters": {"cfg": OmegaConf.to_container(module.cfg)},
+                "task_signature": module.task.signature()}, ckpt)
+    task = OmegaConf.create({"_target_": "rm_cli.tasks.text.TextTask", "name": "text"})
+    original = load_checkpoint(ckpt, task)
+    out = tmp_path / "hf"
+    write_export(original, out, source=str(ckpt))
+    config = json.loads((out / "config.json").read_text())
+    assert config["tied_weights"]["backbone.model.cls.predictions.decoder.weight"] == \
+        "backbone.model.bert.embeddings.word_embeddings.weight"
+    assert "backbone.model.cls.predictions.decoder.weight" not in load_file(str(out / "model.safetensors"))
+    assert f"base model `{bert_dir}`" in (out / "README.md").read_text()
+    exported = load_checkpoint(out, task)
+    x = original.task.val_examples().inputs
+    with torch.inference_mode():
+        assert torch.equal(original.model.logits(x, original.model.start(x)), exported.model.logits(x, exported.model.start(x)))
