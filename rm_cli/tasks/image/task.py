@@ -28,7 +28,7 @@ from rm_cli.report import print_table
 from rm_cli.tasks.base import FROM_CHECKPOINT, Examples, Task
 from rm_cli.tasks.image import fashion, pairs as pair_io, render
 from rm_cli.tasks.image import instructions as ins
-from rm_cli.tasks.image.classifier import HINT as CLASSIFIER_HINT, load_classifier
+from rm_cli.tasks.image.classifier import load_classifier
 from rm_cli.tasks.image.corruption import SourceTokens
 from rm_cli.tasks.image.edit_files import edit_files
 from rm_cli.tasks.image.layout import Layout
@@ -148,9 +148,7 @@ class ImageTask(Task):
         """Read the success classifier before decoding examples it will score (a missing or broken file fails
         then, not after). Only there: `rm infer` never scores, so its checkpoint's classifier may be gone."""
         if self.classifier and getattr(self, "_classifier_read", None) != self.classifier:
-            if not Path(str(self.classifier)).is_file():
-                raise UserError(f"no such classifier checkpoint ({CLASSIFIER_HINT})", path=self.classifier)
-            load_classifier(self.classifier)
+            load_classifier(self.classifier)  # its reader names a missing or unreadable file
             self._classifier_read = self.classifier
 
     @property
