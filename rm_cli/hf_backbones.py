@@ -175,7 +175,10 @@ def diffusion_lm(path: str, vocab_size: int, seq_len: int, coordinates=None, dty
 
 
 def with_lora(model: nn.Module, lora) -> nn.Module:
-    from peft import LoraConfig, get_peft_model
+    try:
+        from peft import LoraConfig, get_peft_model
+    except ImportError:
+        raise UserError("backbone.lora.enabled=true needs peft: pip install 'rm-cli[lora]'") from None
 
     config = LoraConfig(r=int(lora.get("r", 16)), lora_alpha=int(lora.get("alpha", 32)),
                         lora_dropout=float(lora.get("dropout", 0.05)), target_modules=list(lora.get("target_modules")),

@@ -173,6 +173,14 @@ def test_llada_like_remote_code_model_loads_in_bf16_with_mask_id_from_config_and
         assert module.model.logits(x, module.model.start(x)).shape == (4, 64, 48)
 
 
+def test_lora_without_peft_installed_is_one_clear_line(llada_dir, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "peft", None)  # import peft now raises ImportError
+    with pytest.raises(UserError, match=r"needs peft: pip install 'rm-cli\[lora\]'"):
+        diffusion_lm(str(llada_dir), vocab_size=48, seq_len=8, dtype="float32", lora={"enabled": True})
+
+
 def test_dream_style_logits_are_shifted_by_one_position(llada_dir):
     plain = diffusion_lm(str(llada_dir), vocab_size=48, seq_len=8, dtype="float32")
     shifted = diffusion_lm(str(llada_dir), vocab_size=48, seq_len=8, dtype="float32", shift_logits=True)
