@@ -82,8 +82,17 @@ class RMLightningModule(L.LightningModule):
         parts = self.rm_loss(logits, batch["labels"][:, s:], batch["kind"][:, s:], editable, batch.get("loss_tokens"))
         self.log("train/loss", parts["loss"], prog_bar=True, batch_size=n, sync_dist=True)
         for name in ("reveal", "mask", "keep"):
-            self.log(f"train/{name}", parts[name], batch_size=n, sync_dist=True)
+            # a part's mean over its positions on all devices; a step with none of them logs nothing, not 0
+            # (averaging per-device means, or logging 0, read low with small micro-batches)
+            count = self._summed_over_devices(parts[f"n_{name}"].float())
+            if count > 0:
+                self.log(f"train/{name}", self._summed_over_devices(parts[name] * parts[f"n_{name}"]) / count,
+                         batch_size=n)
         return parts["loss"]
+
+    def _summed_over_devices(self, x: torch.Tensor) -> torch.Tensor:
+        trainer = self._trainer  # None when a test calls training_step directly
+        return x if trainer is None else trainer.strategy.reduce(x, reduce_op="sum")
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         """Resume restores the RNG too (dropout draws from it); the training noise has its own seeds. The task's

@@ -52,6 +52,22 @@ def test_training_step_logs_the_three_loss_parts():
     assert {"train/loss", "train/reveal", "train/mask", "train/keep"} <= set(logged)
 
 
+def test_a_loss_part_with_no_positions_in_the_step_is_not_logged_as_zero():
+    torch.manual_seed(0)
+    module = RMLightningModule(train_config(*TINY))
+    real_loss = module.rm_loss
+
+    def no_mask_positions(*args, **kwargs):
+        parts = real_loss(*args, **kwargs)
+        return {**parts, "mask": torch.tensor(0.0), "n_mask": torch.tensor(0)}
+
+    module.rm_loss = no_mask_positions
+    logged = {}
+    module.log = lambda name, value, **k: logged.__setitem__(name, float(torch.as_tensor(value).detach()))
+    module.training_step(next(iter(module.task.train_stream(8, seed=0))), 0)
+    assert "train/mask" not in logged and logged["train/reveal"] > 0 and "train/keep" in logged
+
+
 @pytest.mark.parametrize("override,message", [
     ("history.gamma=1.5", "history.gamma"),
     ("trajectory.length=1", "trajectory.length"),
