@@ -5,7 +5,9 @@ from rich.table import Table
 
 
 def cell(value) -> str:
-    """Floats to 3 decimals, everything else as str (already formatted text passes through)."""
+    """Floats to 3 decimals, None (a metric with nothing to measure) as n/a, everything else as str."""
+    if value is None:
+        return "n/a"
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 

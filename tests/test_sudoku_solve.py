@@ -168,6 +168,15 @@ def test_solve_metrics_on_hand_made_boards():
     assert m["wrong_remask_events"] == 2 and m["replay_mistake_pct"] == 50.0
 
 
+def test_cell_accuracy_of_boards_with_no_blank_is_not_a_number_and_prints_n_a():
+    from rm_cli.report import cell
+
+    solution = torch.tensor([[int(c) - 1 for c in SOLVED]])
+    m = solve_metrics(solution, solution, solution)  # every cell given: nothing to solve
+    assert m["cell_acc_blanks_pct"] is None and m["exact_pct"] == 100.0
+    assert cell(m["cell_acc_blanks_pct"]) == "n/a" and cell(12.5) == "12.500"
+
+
 def test_train_stream_rules_givens_and_augmentation():
     task = SudokuTask(mode="solve", puzzle_pool=40, val_size=8, wrong_rate=0.5)
     assert isinstance(task, SudokuSolveTask) and task.signature()["mode"] == "solve"

@@ -90,7 +90,9 @@ def solve_metrics(puzzle, final, solution, trajectory=None, nfe=None, remasks=No
     out = {
         "exact_pct": 100.0 * exact(final, solution).float().mean().item(),
         "solved_pct": 100.0 * (valid(final) & kept).float().mean().item(),
-        "cell_acc_blanks_pct": 100.0 * ((final == solution) & blank).sum().item() / max(int(blank.sum()), 1),
+        # None (printed n/a) for boards with no blank: there is no cell to be right or wrong about
+        "cell_acc_blanks_pct": 100.0 * ((final == solution) & blank).sum().item() / int(blank.sum())
+        if blank.any() else None,
         "givens_kept_pct": 100.0 * kept.float().mean().item(),
         "conflict_cells_per_board": conflicts_per_board(final).float().mean().item(),
         "blanks_per_board": blank.sum(-1).float().mean().item(),
