@@ -41,6 +41,7 @@ def load_checkpoint(path, task_cfg):
     cfg = ckpt.get("hyper_parameters", {}).get("cfg") if isinstance(ckpt, dict) else None
     if not isinstance(cfg, dict) or "state_dict" not in ckpt:
         raise UserError("not an rm checkpoint (no rm config inside)", path=path)
+    _check_same_task(cfg.get("task", {}), task_cfg, path)
     command_task = instantiate(task_cfg)
     if cfg.get("task", {}).get("name") == command_task.name:
         cfg = {**cfg, "task": command_task.checkpoint_task_config(dict(cfg["task"]))}
@@ -62,6 +63,16 @@ def load_checkpoint(path, task_cfg):
     module.checkpoint_step = ckpt.get("global_step")  # recorded by `rm export`
     module.eval()
     return module
+
+
+def _check_same_task(trained: dict, task_cfg, path) -> None:
+    """A checkpoint of another task (or Sudoku mode) is refused before its model is built, naming the override."""
+    name, mode = trained.get("name"), trained.get("mode")
+    if name is not None and name != task_cfg.get("name"):
+        fix = f"task={name}" + (f" task.mode={mode}" if mode not in (None, "revision") else "")
+        raise UserError(f"the checkpoint is a {name} model, not {task_cfg.get('name')}; pass {fix}", path=path)
+    if mode is not None and task_cfg.get("mode") is not None and mode != task_cfg.get("mode"):
+        raise UserError(f"the checkpoint is a {name} {mode} model; pass task.mode={mode}", path=path)
 
 
 def slim_checkpoint(src, dst) -> dict:

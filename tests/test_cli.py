@@ -172,7 +172,12 @@ def test_wrong_checkpoints_are_rejected(tiny_run, tmp_path):
     other_task = tmp_path / "other_task.ckpt"
     ckpt["hyper_parameters"]["cfg"]["task"]["name"] = "text"
     torch.save(ckpt, other_task)
-    _one_line_error(run_cli("infer", f"checkpoint={other_task}", f"prompts={prompts}"), "another task or vocabulary", "task='text'")
+    _one_line_error(run_cli("infer", f"checkpoint={other_task}", f"prompts={prompts}"),
+                    "the checkpoint is a text model, not sudoku; pass task=text")
+    ckpt["hyper_parameters"]["cfg"]["task"].update(name="sudoku", mode="solve")
+    torch.save(ckpt, other_task)
+    _one_line_error(run_cli("infer", f"checkpoint={other_task}", f"prompts={prompts}"),
+                    "the checkpoint is a sudoku solve model; pass task.mode=solve")
 
     ckpt = torch.load(tiny_run / "checkpoints" / "last.ckpt", weights_only=True)
     emb = "model.backbone.embed_tokens.weight"
