@@ -1,4 +1,4 @@
-"""What a results file records so that a number can be traced back: versions and git commit."""
+"""What a results file records so that a number can be traced back: seed, configs, versions and git commit."""
 
 import platform
 import subprocess
@@ -24,3 +24,19 @@ def git_commit() -> str | None:
         ).stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+def provenance(cfg, module, source, n: int, source_name: str = "test_file") -> dict:
+    """The record beside a command's outputs: its seed and config, the checkpoint's training config, the code."""
+    from omegaconf import OmegaConf
+
+    return {
+        "n": n,
+        "seed": cfg.seed,
+        "checkpoint": str(cfg.checkpoint) if cfg.checkpoint else "shipped",
+        source_name: source,
+        "config": OmegaConf.to_container(cfg, resolve=True),
+        "train_config": OmegaConf.to_container(module.cfg, resolve=True),
+        "git_commit": git_commit(),
+        "versions": package_versions(),
+    }

@@ -167,7 +167,10 @@ def test_infer_writes_the_edited_png_the_panel_and_the_turns_gif(image_run, tmp_
     names = sorted(p.name for p in folder.iterdir())
     assert f"wrote {len(names)} files to {folder}" in out and "turn 0: 0 re-masked, 0 revealed, 0 masked" in out
     rows = [json.loads(line) for line in (folder / "edits.jsonl").read_text().splitlines()]
-    assert [r["line"] for r in rows] == [1, 2, 3] and len(names) == 1 + 3 * 3
+    assert [r["line"] for r in rows] == [1, 2, 3] and len(names) == 2 + 3 * 3  # edits.jsonl, run.json
+    run = json.loads((folder / "run.json").read_text())  # what makes the edits again
+    assert run["seed"] == 0 and run["config"]["sampler"]["_target_"].endswith("RMEditSampler") and run["checkpoint"] == str(image_run["ckpt"])
+    assert run["train_config"]["task"]["name"] == "image" and "torch" in run["versions"] and run["prompts"] == str(prompts)
     for row in rows:
         edited = Image.open(folder / row["edited"])
         assert edited.size == (56, 56) and edited.mode == "L"
@@ -310,7 +313,7 @@ def test_a_checkpoint_whose_files_moved_takes_them_from_the_command_line(image_r
                                  "a path relative to another folder?); pass task.tokenizer=FILE\n")
     code, out, err = rm_in_process(*infer, f"task.tokenizer={image_run['tok']}")  # infer scores nothing: no classifier
     assert code == 0, err[-2000:]
-    assert "wrote 5 files" in out  # edits.jsonl, and an edited PNG and a panel per prompt
+    assert "wrote 6 files" in out  # edits.jsonl, run.json, and an edited PNG and a panel per prompt
     evaluate = ("eval", "task=image", f"checkpoint={moved}", f"test_file={image_run['test']}", "limit=2",
                 f"task.tokenizer={image_run['tok']}", f"output={tmp_path / 'res.json'}")
     code, out, err = rm_in_process(*evaluate)

@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from rich.console import Console
 from rich.table import Table
 
@@ -16,20 +16,7 @@ from rm_cli.decode import decode_examples, on_device
 from rm_cli.errors import UserError
 from rm_cli.io import atomic_write_json, check_writable
 from rm_cli.report import print_table
-from rm_cli.runinfo import git_commit, package_versions
-
-
-def _provenance(cfg: DictConfig, module, examples) -> dict:
-    return {
-        "n": len(examples),
-        "seed": cfg.seed,
-        "checkpoint": str(cfg.checkpoint) if cfg.checkpoint else "shipped",
-        "test_file": examples.source,
-        "config": OmegaConf.to_container(cfg, resolve=True),
-        "train_config": OmegaConf.to_container(module.cfg, resolve=True),
-        "git_commit": git_commit(),
-        "versions": package_versions(),
-    }
+from rm_cli.runinfo import provenance
 
 
 def run(cfg: DictConfig) -> dict:
@@ -76,7 +63,7 @@ def run(cfg: DictConfig) -> dict:
         "decode_wall_time_s": round(wall, 2),
         "benchmark": cfg.benchmark,
         "predictions": predictions,
-        **_provenance(cfg, module, examples),
+        **provenance(cfg, module, examples.source, len(examples)),
     }
     if cfg.output:
         atomic_write_json(cfg.output, report)
@@ -110,6 +97,6 @@ def run_scaling(cfg: DictConfig, module, task, examples, sampler_name: str | Non
     title = f"{task.name} {getattr(task, 'mode', '')}: {Path(examples.source).name}, history {module.cfg.history.name}"
     scaling.write_plot(png_path, rows, title, metric)
     report = {"scaling": rows, "metric": metric, "budgets": budgets, "samplers": list(configs), "csv": str(csv_path),
-              "plot": str(png_path), "decode_wall_time_s": round(wall, 2), **_provenance(cfg, module, examples)}
+              "plot": str(png_path), "decode_wall_time_s": round(wall, 2), **provenance(cfg, module, examples.source, len(examples))}
     atomic_write_json(out, report)
     return report

@@ -13,6 +13,7 @@ from rm_cli import default_sampler
 from rm_cli.checkpoint import load_checkpoint
 from rm_cli.config import validate_io
 from rm_cli.decode import decode_examples, on_device
+from rm_cli.runinfo import provenance
 
 
 def run(cfg: DictConfig) -> list[str]:
@@ -34,7 +35,8 @@ def run(cfg: DictConfig) -> list[str]:
             steps = int(result.nfe[i]) + 1
             for frame in task.render_turns(result.trajectory[:steps, i]):
                 out.print(frame)
-    written = task.write_files(cfg.output, examples, result, cfg.show_trajectory)
+    written = task.write_files(cfg.output, examples, result, cfg.show_trajectory,
+                               run_info=provenance(cfg, module, examples.source, len(examples), "prompts"))
     if written is not None:
         print(f"wrote {len(written)} files to {written[0].parent}")
     elif cfg.output:

@@ -146,10 +146,11 @@ class Task:
 
         check_writable(output)
 
-    def write_files(self, output, examples: Examples, result, show_trajectory: bool = False) -> list | None:
+    def write_files(self, output, examples: Examples, result, show_trajectory: bool = False,
+                    run_info: dict | None = None) -> list | None:
         """`rm infer` for a task whose outputs are files (images) rather than lines of text: write them
-        all, atomically, and return their paths. None (the default): outputs are text, printed by
-        print_outputs or written by write_outputs."""
+        all, atomically, with run_info (seed, config, versions) as run.json, and return their paths.
+        None (the default): outputs are text, printed by print_outputs or written by write_outputs."""
         return None
 
     def render_turns(self, trajectory: torch.Tensor):

@@ -374,11 +374,15 @@ class ImageTask(Task):
     def check_output(self, output, prompts) -> None:
         check_new_dir(self.output_dir(output, prompts))
 
-    def write_files(self, output, examples: ImageExamples, result, show_trajectory: bool = False) -> list[Path]:
-        """The files of edit_files.py in one folder (output=DIR, else beside the prompts), written atomically."""
+    def write_files(self, output, examples: ImageExamples, result, show_trajectory: bool = False,
+                    run_info: dict | None = None) -> list[Path]:
+        """The files of edit_files.py in one folder (output=DIR, else beside the prompts), written atomically,
+        with run.json (seed, config, checkpoint, versions) so that the edits can be made again."""
         self._tok()
         folder = self.output_dir(output, examples.source)
         files = edit_files(self, examples, result, show_trajectory)
+        if run_info is not None:
+            files["run.json"] = (json.dumps(run_info, indent=1, default=str) + "\n").encode()
 
         def fill(tmp: Path) -> None:
             for name, data in files.items():
