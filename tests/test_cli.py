@@ -73,7 +73,12 @@ def test_config_checks_fail_fast_with_one_line(tmp_path):
     assert proc.stderr.strip().splitlines() == [
         "rm train: error: objective=mdm trains without trajectories, so history must be off (got history=her)"
     ]
-    assert not (tmp_path / "r" / "checkpoints").exists()
+    assert not (tmp_path / "r").exists()  # not even Hydra's .hydra/ and train.log
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "kept" / "notes.txt").write_text("mine")  # a folder with other files keeps them, and Hydra's
+    proc = run_cli("train", f"run_dir={tmp_path / 'kept'}", "history.gamma=1.5")
+    assert proc.returncode == 2 and "history.gamma must be in (0, 1]" in proc.stderr
+    assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == [".hydra", "notes.txt", "train.log"]
 
 
 def test_multirun_sweeps_history_options(tmp_path):

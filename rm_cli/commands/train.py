@@ -7,6 +7,7 @@ how many devices produced it (see rm_cli/global_batch.py).
 """
 
 import logging
+import shutil
 import signal
 import sys
 import time
@@ -93,7 +94,24 @@ def checkpoint_bytes(module: RMLightningModule) -> int:
 
 def run(cfg: DictConfig) -> dict:
     hydra = HydraConfig.get()
-    return fit(cfg, Path(hydra.runtime.output_dir), list(hydra.overrides.task), multirun=hydra.mode == RunMode.MULTIRUN)
+    run_dir = Path(hydra.runtime.output_dir)
+    try:
+        return fit(cfg, run_dir, list(hydra.overrides.task), multirun=hydra.mode == RunMode.MULTIRUN)
+    except UserError:
+        remove_hydra_leftovers(run_dir)
+        raise
+
+
+def remove_hydra_leftovers(run_dir: Path) -> None:
+    """A run refused before it trained holds only what Hydra wrote before the checks (.hydra/, train.log):
+    remove them, and the folder if that empties it, so a refused command leaves nothing behind."""
+    leftovers = {".hydra", "train.log"}
+    if rank_zero_only.rank != 0 or not run_dir.is_dir() or not {p.name for p in run_dir.iterdir()} <= leftovers:
+        return
+    shutil.rmtree(run_dir / ".hydra", ignore_errors=True)
+    (run_dir / "train.log").unlink(missing_ok=True)
+    if run_dir.resolve() != Path.cwd().resolve():
+        run_dir.rmdir()
 
 
 def fit(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, multirun: bool = False) -> dict:
