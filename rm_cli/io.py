@@ -54,12 +54,17 @@ def atomic_write_json(path, obj) -> None:
 def atomic_write_dir(path, fill) -> None:
     """Call fill(temporary directory) beside `path`, then rename the directory into place.
 
-    `path` must not exist or be an empty directory; a failed or interrupted fill leaves nothing.
+    `path` must not exist or be an empty directory; a failed or interrupted fill leaves nothing (a
+    killed one leaves its temporary folder, which the next write to the same `path` removes). Files
+    are flushed to disk before the rename, as in atomic_write_bytes.
     """
     target = Path(path)
     check_new_dir(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+        for stale in target.parent.glob(f".{target.name}.*.tmp"):
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
         tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
     except OSError as e:
         raise UserError(f"cannot write: {e.strerror}", path=path) from None
@@ -67,11 +72,21 @@ def atomic_write_dir(path, fill) -> None:
         fill(tmp)
         for item in tmp.rglob("*"):  # mkdtemp and some writers make files private; a folder here is meant to be shared
             item.chmod(0o755 if item.is_dir() else 0o644)
+            if item.is_file():
+                _fsync(item)
         tmp.chmod(0o755)
         os.replace(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def remove_stale_temporaries(directory) -> list[Path]:
