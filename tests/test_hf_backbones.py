@@ -181,6 +181,24 @@ def test_lora_without_peft_installed_is_one_clear_line(llada_dir, monkeypatch):
         diffusion_lm(str(llada_dir), vocab_size=48, seq_len=8, dtype="float32", lora={"enabled": True})
 
 
+def test_text_eval_grades_against_the_reference_as_an_uncased_word_piece_tokenizer_reads_it_back(bert_dir, tmp_path):
+    """MiniLM-like tokenizers decode '-5' as '- 5' and 'Tom' as 'tom': the gold answer's own tokens must score 100."""
+    from rm_cli.samplers.base import SampleResult
+    from rm_cli.tasks.text.layout import encode
+
+    task = text_module("backbone=hf_mlm", f"backbone.path={bert_dir}", "task.prompt_len=16", "task.answer_len=24").task
+    rows = [("how many", "#### -5"), ("how many", "4.5 - 1 = 3.5 #### 3.5"), ("how many", "#### Tom")]
+    path = tmp_path / "t.jsonl"
+    path.write_text("".join(json.dumps({"prompt": p, "answer": a}) + "\n" for p, a in rows))
+    examples = task.eval_examples(path)
+    gold = encode(task.tokenizer, examples.records, 16, 24, "t", with_gold=True).gold
+    n = len(rows)
+    metrics, preds = task.evaluate(examples, SampleResult(gold, torch.ones(n), torch.zeros(1, n), torch.zeros(1, n),
+                                                          torch.zeros(1, n)))
+    assert [p["extracted"] for p in preds] == ["-5", "3.5", "tom"]
+    assert metrics["exact_pct"] == 100.0 and metrics["sequence_exact_pct"] == 100.0
+
+
 def test_dream_style_logits_are_shifted_by_one_position(llada_dir):
     plain = diffusion_lm(str(llada_dir), vocab_size=48, seq_len=8, dtype="float32")
     shifted = diffusion_lm(str(llada_dir), vocab_size=48, seq_len=8, dtype="float32", shift_logits=True)

@@ -71,6 +71,14 @@ def test_final_number_reads_the_first_after_the_last_marker_else_the_boxed_else_
     ("2 + 3 = 6. #### 5", "x = 5. #### 5", ("5", True)),
     ("so 1,200 in all", "The answer is 1200.", ("1,200", True)),
     ("The capital is Paris", "Paris", ("The capital is Paris", False)), ("Paris", "Paris", ("Paris", True)),
+    # an uncased word-piece tokenizer's read-back: "1, 234", "3. 5", "- 5" after the marker are numbers whole
+    ("# # # # 1, 234", "# # # # 1, 234", ("1,234", True)), ("# # # # 1, 235", "#### 1,234", ("1,235", False)),
+    ("# # # # 3. 5", "#### 3.5", ("3.5", True)), ("# # # # - 5", "# # # # - 5", ("-5", True)),
+    ("# # # # 5", "# # # # - 5", ("5", False)), ("so 10 - 5", "5", ("5", True)),  # a minus inside a sum stays apart
+    ("#### 2y", "so #### 2x", ("2y", False)), ("The answer is 3", "#### 3i", ("3", False)),  # algebra, not units
+    ("The answer is 12", "1,2", ("12", False)),  # a list, not a thousands separator
+    (r"\boxed{3}", "One might say the answer is 6, but no.\nSo \\boxed{3} ways.", ("3", True)),  # the later one
+    ("#### 6", "One might say the answer is 6, but no.\nSo \\boxed{3} ways.", ("6", False)),
 ])
 def test_grade_compares_numbers_as_numbers_and_other_answers_as_math(output, reference, expected):
     """The one scorer of rm eval's exact_pct, val/exact and benchmark=local."""

@@ -155,33 +155,48 @@ def number_equal(a: str | None, b: str | None) -> bool:
 
 # Worked solutions: the text task's answer files and benchmark=local. One rule for a reference and a completion.
 _STATED = re.compile(r"#\s*#\s*#\s*#|the answer is:?", re.IGNORECASE)  # '# # # #': '####' as word pieces decode it
-_NUMBER_WITH_UNITS = re.compile(r"\$?-?\d[\d,]*(?:\.\d+)?(?:\s*[A-Za-z%][A-Za-z%\s]*)?\.?")
+# units follow a space ("3.50 apples"; "%" may touch): "2x" or "3i" is algebra and "1,2" a list, compared as MATH
+# answers are; commas only as thousands separators ("1,234")
+_NUMBER_WITH_UNITS = re.compile(r"\$?-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s*%|\s+[A-Za-z][A-Za-z%\s]*)?\.?")
 
 
-def _after_last_statement(text: str) -> str | None:
+def _final_statement(text: str) -> tuple[str, str] | None:
+    """('stated', the text after the last '####' / 'The answer is') or ('boxed', the last \\boxed{}'s contents),
+    whichever comes later in the text ("the answer is 6 ... no: \\boxed{3}" states 3); None when neither is there."""
     marks = list(_STATED.finditer(text))
-    return text[marks[-1].end():] if marks else None
+    box_at = max(text.rfind("\\boxed"), text.rfind("\\fbox"))
+    if marks and marks[-1].end() > box_at:
+        return "stated", text[marks[-1].end():]
+    boxed = last_boxed(text) if box_at >= 0 else None
+    return ("boxed", boxed) if boxed is not None else None
 
 
 def stated_answer(text: str) -> str | None:
     """What a worked solution states as its final answer: the rest of the line after its last '####' or
-    'The answer is' (a closing full stop dropped), else its last \\boxed{}; None when it states none."""
-    rest = _after_last_statement(text)
-    if rest is None:
-        return last_boxed(text)
-    lines = rest.strip().splitlines()
+    'The answer is' (a closing full stop dropped), or its last \\boxed{} where that comes later; None when it
+    states none."""
+    final = _final_statement(text)
+    if final is None or final[0] == "boxed":
+        return None if final is None else final[1]
+    lines = final[1].strip().splitlines()
     return re.sub(r"\s*\.$", "", lines[0].strip()) if lines else ""
 
 
+def joined_pieces(text: str) -> str:
+    """Undo the spaces a word-piece tokenizer's decode puts inside a stated number (BERT reads '1,234' back
+    as '1, 234', '3.5' as '3. 5', '-5' as '- 5'): a comma before exactly three digits and a point between
+    digits close up, and a leading minus joins its number (inside a sum, '10 - 5', it stays apart)."""
+    text = re.sub(r"(?<=\d)\s*,\s*(?=\d{3}(?!\d))", ",", text)
+    text = re.sub(r"(?<=\d)\s*\.\s+(?=\d)|(?<=\d)\s+\.\s*(?=\d)", ".", text)
+    return re.sub(r"^(\s*\$?\s*)-\s+(?=\.?\d)", r"\1-", text)
+
+
 def final_number(completion: str) -> str | None:
-    """The number a completion gives as its final answer: the first after its last '####' / 'The answer
-    is' (None when none follows: it stated no number), else its last \\boxed{}, else its last number."""
-    rest = _after_last_statement(completion)
-    if rest is None:
-        rest = last_boxed(completion)
-        text, pick = (completion, -1) if rest is None else (rest, 0)
-    else:
-        text, pick = rest, 0
+    """The number a completion gives as its final answer: the first of its final statement (after its last
+    '####' / 'The answer is', or its last \\boxed{} if later; None when that holds no number), else its
+    last number. Word-piece spacing inside the stated number is undone (joined_pieces)."""
+    final = _final_statement(completion)
+    text, pick = (completion, -1) if final is None else (joined_pieces(final[1]), 0)
     numbers = re.findall(_NUMBER, text)
     return numbers[pick] if numbers else None
 
@@ -192,7 +207,7 @@ def grade(completion: str, solution: str) -> tuple[str | None, bool]:
     '-3.50 apples') is compared as a number, as GSM8K is; any other answer ('3/4', '\\frac{3}{4}', 'x + 1')
     as MATH is, by normalised exact match of the completion's \\boxed{} / stated answer / whole text."""
     want = stated_answer(solution)
-    want = (solution if want is None else want).strip()
+    want = joined_pieces(solution if want is None else want).strip()
     if not want:
         return None, False
     if _NUMBER_WITH_UNITS.fullmatch(want):
