@@ -114,15 +114,37 @@ def test_write_outside_the_temporary_directory_fails(tmp_path, guard):
     target = tmp_path / "escaped.txt"
     result = sandbox.run_python(f"open({str(target)!r}, 'w').write('x')\n", timeout=2, python_guard=guard)
     assert result.status == "failed"
-    assert ("PermissionError" if guard else "Read-only file system") in result.error
+    assert ("PermissionError" if guard else "No such file or directory") in result.error  # not in the new root
     assert not target.exists()
+    beside = "import os\nopen(os.path.join(os.path.dirname(os.getcwd()), 'escaped.txt'), 'w').write('x')\n"
+    result = sandbox.run_python(beside, timeout=2, python_guard=guard)  # a folder the new root does show
+    assert result.status == "failed"
+    assert ("PermissionError" if guard else "Read-only file system") in result.error
 
 
-def test_reading_outside_the_temporary_directory_fails(tmp_path):
+@pytest.mark.parametrize("guard", GUARDS)
+def test_reading_outside_the_temporary_directory_fails(tmp_path, guard):
     secret = tmp_path / "secret.txt"
     secret.write_text("private")
-    result = sandbox.run_python(f"print(open({str(secret)!r}).read())\n", timeout=2)
+    result = sandbox.run_python(f"print(open({str(secret)!r}).read())\n", timeout=2, python_guard=guard)
     assert result.status == "failed" and "private" not in result.stdout
+    if not guard:  # the new root: the user's files are not there at all
+        assert "No such file or directory" in result.error
+
+
+def test_a_fresh_copy_of_the_process_module_is_refused():
+    """Deleting the guarded _posixsubprocess and importing it again gave an unguarded fork_exec."""
+    code = "import sys\ndel sys.modules['_posixsubprocess']\nimport _posixsubprocess\nprint('escaped')\n"
+    result = sandbox.run_python(code, timeout=2)
+    assert result.status == "failed" and "sandbox: starting processes" in result.error and "escaped" not in result.stdout
+
+
+@pytest.mark.parametrize("code", [
+    "import io, sys\nsys.stdout = io.StringIO()\nassert 1 + 1 == 2\n",  # replaced stdout: still reaches its end
+    "def f():\n    return 1\nif __name__ == '__main__':\n    input()\nassert f() == 1\n",  # demo block: not run
+])
+def test_correct_programs_pass_however_they_treat_stdout_and_main(code):
+    assert sandbox.run_python(code, timeout=2).passed
 
 
 @pytest.mark.parametrize("guard", GUARDS)
