@@ -44,7 +44,7 @@ def regrade(path, report, benchmarks: dict) -> tuple[str, int, list[str]]:
             except UserError as e:
                 return name, 0, [f"{path}: cannot load benchmark {name}: {e}"]
         bench, items = benchmarks[name]
-        score = lambda p: bench.score(items[str(p["id"])], p["completion"])["correct"]  # noqa: E731
+        score = lambda p: bench.score_completion(items[str(p["id"])], p["completion"])["correct"]  # noqa: E731
     differ = [f"{path}#{p['id']}: stored {p['correct']}, now {not p['correct']} ({p['completion']!r})"
               for p in report["predictions"] if bool(score(p)) != bool(p["correct"])]
     return name or "own test file", len(report["predictions"]), differ

@@ -129,10 +129,10 @@ def test_gold_scores_100_and_wrong_answers_score_0(name, loaded):
     """Every item for the cheap scorers; 20 items spread over the set for code (each is a process)."""
     bench, items = loaded(name)
     checked = spread(items, 20) if name in CODE else items
-    gold = [bench.score(it, bench.gold_completion(it)) for it in checked]
+    gold = [bench.score_completion(it, bench.gold_completion(it)) for it in checked]
     assert bench.aggregate(checked, gold)[bench.metric] == 100.0, [it.id for it, s in zip(checked, gold) if not s["correct"]]
 
-    empty = [bench.score(it, "") for it in checked]
+    empty = [bench.score_completion(it, "") for it in checked]
     assert bench.aggregate(checked, empty)[bench.metric] == 0.0
 
     # another item's gold answer, from an item whose answer really differs
@@ -140,8 +140,32 @@ def test_gold_scores_100_and_wrong_answers_score_0(name, loaded):
     wrong = []
     for i, it in enumerate(checked):
         j = next(k % len(checked) for k in range(i + 1, i + len(checked)) if keys[k % len(checked)] != keys[i])
-        wrong.append(bench.score(it, bench.gold_completion(checked[j])))
+        wrong.append(bench.score_completion(it, bench.gold_completion(checked[j])))
     assert bench.aggregate(checked, wrong)[bench.metric] == 0.0, [it.id for it, s in zip(checked, wrong) if s["correct"]]
+
+
+@pytest.mark.parametrize("name,completion,extracted,correct", [
+    # a model that writes on into the next question: the answer given there is not this item's
+    ("gsm8k", "The answer is 18.\n\nQuestion: Tom has 3.\nAnswer: The answer is 2.", "18", True),
+    ("math500", "So \\boxed{(3,\\frac{\\pi}{2})}.\n\nProblem: What is 1+1?\nSolution: \\boxed{2}", "(3,\\frac{\\pi}{2})", True),
+    ("mmlu", " X\n\nQuestion: Which gas?\n A. O2\n B. N2\nAnswer: Y", "X", True),  # X, Y: the gold and another letter
+])
+def test_an_answer_ends_at_the_benchmarks_stop_sequence(loaded, name, completion, extracted, correct):
+    bench, items = loaded(name)
+    item = items[0]
+    if name == "mmlu":
+        other = next(letter for letter in "ABCD" if letter != item.reference)
+        completion, extracted = completion.replace("X", item.reference).replace("Y", other), item.reference
+    score = bench.score_completion(item, completion)
+    assert (score["extracted"], score["correct"]) == (extracted, correct)
+
+
+@pytest.mark.parametrize("completion,expected", [
+    ("The answer is -$5.", "-5"), ("The answer is $-5", "-5"), (r"so \boxed{18 \text{ eggs}}", "18"),
+    (r"\boxed{18\%}", "18"), ("# # # # 42", "42"), ("The answer is 18.", "18"),
+])
+def test_gsm8k_reads_signs_before_dollars_word_pieces_and_boxed_answers_with_words(completion, expected):
+    assert extract_number_answer(completion) == expected
 
 
 def test_code_score_reports_why_it_failed(loaded):
@@ -255,6 +279,7 @@ def test_code_extraction():
     assert extract_code("```python\ndef f():\n    return 1\n```\ntext") == "def f():\n    return 1\n"
     assert extract_code("```\nx = 1\n```") == "x = 1\n"
     assert extract_code("    return 1\n") == "    return 1\n"
+    assert extract_code("Here:\n```python3\ndef f():\n    return 1\n```\nThis works.") == "def f():\n    return 1\n"  # any info string
 
 
 # --- local ------------------------------------------------------------------------------------

@@ -47,6 +47,9 @@ class Benchmark:
 
     name: ClassVar[str] = ""
     metric: ClassVar[str] = "accuracy_pct"  # the headline metric aggregate() reports
+    # where an answer ends, as the field's harnesses stop generation (lm-eval / oe-eval `until`): a model
+    # that writes on into a new "Question:" must not be scored on the answer it gives there
+    stop_sequences: ClassVar[tuple[str, ...]] = ()
     per_subject: ClassVar[bool] = False  # aggregate() also reports each item.meta["subject"]
 
     def __init_subclass__(cls, name: str = "", **kw):
@@ -71,6 +74,15 @@ class Benchmark:
     def score(self, item: Item, completion: str) -> dict:
         """At least {"correct": bool, "extracted": str | None} for one model completion."""
         raise NotImplementedError
+
+    def answer_part(self, completion: str) -> str:
+        """The completion up to its first stop sequence."""
+        cut = min((i for i in (completion.find(s) for s in self.stop_sequences) if i >= 0), default=len(completion))
+        return completion[:cut]
+
+    def score_completion(self, item: Item, completion: str) -> dict:
+        """score() of what a generation harness would have kept: the answer part."""
+        return self.score(item, self.answer_part(completion))
 
     def gold_completion(self, item: Item) -> str:
         """What a perfect model would write for `item`: scores as correct."""

@@ -30,6 +30,7 @@ def extract_letter(completion: str) -> str | None:
 
 
 class MultipleChoice(Benchmark):
+    stop_sequences = ("Question:",)  # the next question of the format: its "Answer: X" is not this one's
     def score(self, item: Item, completion: str) -> dict:
         extracted = extract_letter(completion)
         return {"correct": extracted == item.reference, "extracted": extracted}

@@ -9,9 +9,9 @@ from rm_cli.sandbox import run_python
 
 
 def extract_code(completion: str) -> str:
-    """The code in a completion: the first ```python (or ```) fenced block when there is one
+    """The code in a completion: the first fenced block (```python, ```python3, ```) when there is one
     (chat-style answers), else the completion as it is."""
-    fenced = re.search(r"```[ \t]*(?:python|py|Python)?[ \t]*\n(.*?)(?:```|$)", completion, flags=re.DOTALL)
+    fenced = re.search(r"```[^\n`]*\n(.*?)(?:```|$)", completion, flags=re.DOTALL)  # any info string: python3, py
     return fenced.group(1) if fenced else completion
 
 

@@ -7,6 +7,7 @@ from rm_cli.benchmarks.math_answers import extract_number_answer, number_equal
 
 
 class Gsm8k(Benchmark, name="gsm8k"):
+    stop_sequences = ("Question:", "</s>", "<|im_end|>")  # lm-eval's gsm8k
     def load(self) -> list[Item]:
         return [
             Item(id=str(doc["id"]), prompt=doc["question"], reference=doc["short_answer"], meta={"solution": doc["answer"]})

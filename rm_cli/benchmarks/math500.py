@@ -6,6 +6,7 @@ from rm_cli.benchmarks.math_answers import extract_math_answer, last_boxed, math
 
 
 class MathProblems(Benchmark):
+    stop_sequences = ("Problem:", "Question:")  # lm-eval's minerva_math stops at "Problem:"
     """Competition math scored as MATH does: the last \\boxed{} answer of the completion against
     the last \\boxed{} of the reference solution, both normalised (math_answers.normalize_math)."""
 

@@ -55,15 +55,18 @@ def extract_math_answer(completion: str) -> str | None:
 
 
 def extract_number_answer(completion: str) -> str | None:
-    """GSM8K: "The answer is N" (the few-shot format), else "#### N" (the dataset's), else a
-    \\boxed{}, else the last number in the text (lm-eval's flexible extract)."""
-    for pattern in (rf"the answer is[:\s]*\$?\s*({_NUMBER})", rf"####\s*\$?\s*({_NUMBER})"):
-        found = _last_match(pattern, completion)
-        if found is not None:
-            return found
+    """GSM8K: "The answer is N" (the few-shot format), else "#### N" (the dataset's, or "# # # #" as word
+    pieces decode it), else the first number of a \\boxed{} ("\\boxed{18 \\text{ eggs}}"), else the last
+    number in the text (lm-eval's flexible extract). A sign may come before a dollar ("-$5")."""
+    for marker in (r"the answer is[:\s]*", r"#\s*#\s*#\s*#\s*"):
+        found = list(re.finditer(marker + rf"(-?)\s*\$?\s*({_NUMBER})", completion, flags=re.IGNORECASE))
+        if found:
+            sign, number = found[-1].groups()
+            return sign + number if not number.startswith("-") else number
     boxed = last_boxed(completion)
     if boxed is not None:
-        return boxed
+        inside = re.search(_NUMBER, joined_pieces(boxed))
+        return inside.group(0) if inside else boxed
     numbers = re.findall(_NUMBER, completion)
     return numbers[-1] if numbers else None
 

@@ -217,7 +217,7 @@ class TextTask(Task):
         outputs = [self.format_output(row) for row in result.tokens]
         records = []
         if examples.benchmark is not None:
-            scores = [examples.benchmark.score(item, out) for item, out in zip(examples.items, outputs)]
+            scores = [examples.benchmark.score_completion(item, out) for item, out in zip(examples.items, outputs)]
             metrics = dict(examples.benchmark.aggregate(examples.items, scores))
             for item, out, score in zip(examples.items, outputs, scores):
                 records.append({"id": str(item.id), "prompt": item.prompt, "completion": out, "reference": item.reference,
