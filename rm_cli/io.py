@@ -142,6 +142,12 @@ def check_free_space(directory, need_bytes: int, what: str) -> None:
                         f"{free / 2**20:.0f} MiB free", path=directory)
 
 
+def file_lines(text: str) -> list[str]:
+    """A file's lines as editors and `grep -n` count them: split at \\n only (str.splitlines also splits at
+    form feeds, \\x85 and U+2028, which a JSON string may hold, and shifts every later line number)."""
+    return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+
+
 def jsonl_records(path, what: str, hint: str = ""):
     """(line number, parsed object) for each non-blank line of a JSONL file; a missing file or a line
     that is not JSON is a UserError naming the file (and line). `what` names the file in errors
@@ -149,7 +155,7 @@ def jsonl_records(path, what: str, hint: str = ""):
     p = Path(str(path))
     if not p.is_file():
         raise UserError(f"no such {what}", path=path)
-    for n, text in enumerate(p.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+    for n, text in enumerate(file_lines(p.read_text(encoding="utf-8", errors="replace")), 1):
         if not text.strip():
             continue
         try:

@@ -44,3 +44,32 @@ def test_an_existing_non_empty_folder_is_refused(tmp_path):
     with pytest.raises(UserError):
         atomic_write_dir(tmp_path / "out", _fill)
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["x"]
+
+
+def test_file_lines_are_numbered_as_grep_n_numbers_them():
+    from rm_cli.io import file_lines
+
+    text = "a\r\nb\x0cstill b\nc \u2028 still c\n\x85\nd"
+    assert file_lines(text) == ["a", "b\x0cstill b", "c \u2028 still c", "\x85", "d"]
+
+
+def test_a_prompt_line_holding_a_line_separator_is_one_prompt_with_the_right_numbers(tmp_path):
+    import json
+
+    from rm_cli.tasks.text.files import read_prompts
+
+    path = tmp_path / "p.jsonl"  # what write_jsonl (ensure_ascii=False) writes for a prompt holding U+2028
+    path.write_text(json.dumps({"prompt": "one\u2028two"}, ensure_ascii=False) + "\n" + json.dumps({"prompt": "x"}) + "\n")
+    assert [(r.line, r.prompt) for r in read_prompts(path)] == [(1, "one\u2028two"), (2, "x")]
+    plain = tmp_path / "p.txt"
+    plain.write_text("What is 1+1?\x85 Think.\nsecond\n")
+    assert [(r.line, r.prompt) for r in read_prompts(plain)] == [(1, "What is 1+1?\x85 Think."), (2, "second")]
+
+
+def test_a_sudoku_board_error_names_the_line_grep_n_gives_past_a_form_feed(tmp_path):
+    from rm_cli.tasks.sudoku.boards import read_boards
+
+    path = tmp_path / "boards.txt"
+    path.write_text("." * 81 + "\n\x0c\n" + "1" * 80 + "\n")
+    with pytest.raises(UserError, match=r"boards.txt:3: "):
+        read_boards(path, need_solution=False)

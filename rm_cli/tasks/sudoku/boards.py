@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 
 from rm_cli.errors import UserError
+from rm_cli.io import file_lines
 from rm_cli.tasks.sudoku.grid import MASK_ID, is_solved_grid
 
 BLANKS = ".0"
@@ -45,7 +46,7 @@ def _read_lines(path) -> list[tuple[int, str]]:
         text = p.read_text(encoding="utf-8-sig")  # a byte-order mark (some editors write one) is not a cell
     except (OSError, UnicodeDecodeError) as e:
         raise UserError(f"cannot read: {e.__class__.__name__}: {e}", path=path) from None
-    lines = [(i + 1, s.strip()) for i, s in enumerate(text.splitlines()) if s.strip()]
+    lines = [(i + 1, s.strip()) for i, s in enumerate(file_lines(text)) if s.strip()]
     if not lines:
         raise UserError("file holds no boards", path=path)
     return lines

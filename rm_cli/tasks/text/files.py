@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rm_cli.errors import UserError
+from rm_cli.io import file_lines
 
 BUILDERS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 
@@ -121,7 +122,7 @@ def read_prompts(path) -> list[Record]:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise UserError(f"cannot read: {e.__class__.__name__}", path=path) from None
-    lines = [(i + 1, s) for i, s in enumerate(text.splitlines()) if s.strip()]
+    lines = [(i + 1, s) for i, s in enumerate(file_lines(text)) if s.strip()]
     if not lines:
         raise UserError("file holds no prompts", path=path)
     is_jsonl = p.suffix.lower() == ".jsonl" or lines[0][1].lstrip().startswith("{")
