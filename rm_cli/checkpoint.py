@@ -53,8 +53,10 @@ def load_checkpoint(path, task_cfg):
         diff = ", ".join(f"{k}={have.get(k)!r} (asked {wanted.get(k)!r})" for k in wanted if have.get(k) != wanted.get(k))
         raise UserError(f"checkpoint is for another task or vocabulary: {diff}", path=path)
     trained = ckpt.get("task_signature")  # saved since 2026-12-07: catches a moved file replaced by another
-    if isinstance(trained, dict) and have != trained:
-        diff = ", ".join(f"{k}={have.get(k)!r} (trained with {trained.get(k)!r})" for k in trained if have.get(k) != trained.get(k))
+    # only the keys the checkpoint recorded (a key added since, e.g. the text task's prompt_format, is not checked)
+    diff = ", ".join(f"{k}={have.get(k)!r} (trained with {trained.get(k)!r})" for k in trained
+                     if have.get(k) != trained.get(k)) if isinstance(trained, dict) else ""
+    if diff:
         raise UserError(f"the task's files are not those the model was trained with: {diff}", path=path)
     try:
         module.load_state_dict(ckpt["state_dict"])

@@ -199,6 +199,19 @@ def test_text_eval_grades_against_the_reference_as_an_uncased_word_piece_tokeniz
     assert metrics["exact_pct"] == 100.0 and metrics["sequence_exact_pct"] == 100.0
 
 
+def test_the_task_signature_tells_chat_formatted_prompts_from_plain_ones(llada_dir):
+    """Same vocabulary, prompts written differently: a checkpoint or native cache of one must not pass for the other."""
+    from rm_cli.tasks.text.tokenizers import HFTokenizer
+
+    chat = HFTokenizer(str(llada_dir), mask_from="config", trust_remote_code=True)
+    plain = HFTokenizer(str(llada_dir), mask_from="config", trust_remote_code=True, chat_template=False)
+    assert chat.fingerprint == plain.fingerprint and chat.encode_prompt("tom") != plain.encode_prompt("tom")
+    assert chat.prompt_format.startswith("chat:") and plain.prompt_format == "plain"
+    signatures = [text_module("backbone=llada", f"backbone.path={llada_dir}", "task.prompt_len=40", "task.answer_len=24",
+                              f"backbone.tokenizer.chat_template={flag}").task.signature() for flag in ("true", "false")]
+    assert signatures[0]["prompt_format"] != signatures[1]["prompt_format"]
+
+
 def test_dream_style_logits_are_shifted_by_one_position(llada_dir):
     plain = diffusion_lm(str(llada_dir), vocab_size=48, seq_len=8, dtype="float32")
     shifted = diffusion_lm(str(llada_dir), vocab_size=48, seq_len=8, dtype="float32", shift_logits=True)

@@ -214,6 +214,17 @@ def test_native_cache_is_a_datasets_folder_that_training_draws_wrong_tokens_from
     in_candidates = (first.unsqueeze(-1) == batch["wrong_candidates"]).any(-1)
     assert in_candidates[is_wrong].all()  # every wrong token is one of the frozen model's top-k
 
+    # the cache is the training data: a train_file named beside it must hold its examples
+    source = tmp_path / "train.jsonl"
+    module.task.write_split("train", source)  # the generated problems the cache was made from
+    RMLightningModule(train_config(*TINY_TEXT, "corruption=native", f"corruption.cache={cache}",
+                                   f"task.train_file={source}")).task.train_stream(4, 0)
+    other = tmp_path / "other.jsonl"
+    other.write_text(json.dumps({"prompt": "What is 1 + 1?", "answer": "1 + 1 = 2. #### 2"}) + "\n")
+    with pytest.raises(UserError, match=r"holds examples of generated arithmetic \(train\), not of task.train_file="):
+        RMLightningModule(train_config(*TINY_TEXT, "corruption=native", f"corruption.cache={cache}",
+                                       f"task.train_file={other}")).task.train_stream(4, 0)
+
     with pytest.raises(UserError, match=r"native cache was made for another vocabulary or layout: answer_len=56 \(this run: 40\)"):
         RMLightningModule(train_config(*TINY_TEXT, "task.answer_len=40", "corruption=native",
                                        f"corruption.cache={cache}")).task.train_stream(4, 0)

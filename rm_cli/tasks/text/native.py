@@ -55,7 +55,8 @@ def read_cache(path, expect: dict) -> tuple[torch.Tensor, torch.Tensor, dict]:
         raise UserError(f"unreadable native corruption cache ({e.__class__.__name__})", path=path) from None
     if meta.get("format") != FORMAT:
         raise UserError(f"native cache format {meta.get('format')!r}, expected {FORMAT!r}", path=path)
-    diff = [f"{key}={meta.get(key)!r} (this run: {value!r})" for key, value in expect.items() if meta.get(key) != value]
+    # a key the cache did not record (prompt_format, before 2026-12-07) is not checked
+    diff = [f"{key}={meta[key]!r} (this run: {value!r})" for key, value in expect.items() if key in meta and meta[key] != value]
     if diff:
         raise UserError(f"native cache was made for another vocabulary or layout: {', '.join(diff)}", path=path)
     columns = table[:]

@@ -102,11 +102,12 @@ class TextTask(Task):
         """Vocabulary and layout. Without a tokenizer (eval/infer/prepare with no backbone=) only what was
         asked is pinned; the other keys are FROM_CHECKPOINT, which matches whatever the checkpoint has."""
         if self.tokenizer is None:
-            free = dict.fromkeys(("tokenizer", "vocab_size", "mask_id", "prompt_len", "answer_len"), FROM_CHECKPOINT)
+            free = dict.fromkeys(("tokenizer", "prompt_format", "vocab_size", "mask_id", "prompt_len", "answer_len"),
+                                 FROM_CHECKPOINT)
             return {"task": self.name, **free, **self.asked}
         t = self.tokenizer
-        return {"task": self.name, "tokenizer": t.fingerprint, "vocab_size": t.vocab_size, "mask_id": t.mask_id,
-                "prompt_len": self.prompt_len, "answer_len": self.answer_len}
+        return {"task": self.name, "tokenizer": t.fingerprint, "prompt_format": t.prompt_format, "vocab_size": t.vocab_size,
+                "mask_id": t.mask_id, "prompt_len": self.prompt_len, "answer_len": self.answer_len}
 
     def for_checkpoint(self, trained: "TextTask") -> "TextTask":
         """This command's data options on the checkpoint's vocabulary and layout."""
@@ -144,8 +145,15 @@ class TextTask(Task):
 
     def train_stream(self, batch_size: int, seed: int):
         if self.native_cache is not None:
-            expect = {"tokenizer": self._tok().fingerprint, "prompt_len": self.prompt_len, "answer_len": self.answer_len}
-            gold, wrong, _ = native.read_cache(self.native_cache, expect)
+            expect = {"tokenizer": self._tok().fingerprint, "prompt_format": self._tok().prompt_format,
+                      "prompt_len": self.prompt_len, "answer_len": self.answer_len}
+            gold, wrong, meta = native.read_cache(self.native_cache, expect)
+            if self.train_file:  # the cache is the training data: a train_file named beside it must be its source
+                named = {tuple(row) for row in self._encode(read_pairs(self.train_file), self.train_file, True).gold.tolist()}
+                if not all(tuple(row) in named for row in gold.tolist()):
+                    raise UserError(f"the native cache {self.native_cache} holds examples of {meta.get('examples')}, not of "
+                                    f"task.train_file={self.train_file}; drop task.train_file (the cache is the training "
+                                    "data) or prepare a cache from it")
             editable = torch.zeros_like(gold, dtype=torch.bool)
             editable[:, self.prompt_len:] = True
             return TextTrainStream(gold, editable, batch_size, seed, self.wrong_rate, self.wrong_rate_sampling, wrong)
@@ -202,7 +210,8 @@ class TextTask(Task):
         examples = self._encode(records, origin, with_gold=True)
         rows = max(1, min(batch_size, 2**27 // max(1, self.answer_len * self.vocab_size)))  # answer logits only
         wrong = native_candidates(model, examples.inputs, examples.gold, k, rows, start=self.prompt_len).to(torch.int32)
-        meta = {"tokenizer": self._tok().fingerprint, "prompt_len": self.prompt_len, "answer_len": self.answer_len,
+        meta = {"tokenizer": self._tok().fingerprint, "prompt_format": self._tok().prompt_format,
+                "prompt_len": self.prompt_len, "answer_len": self.answer_len,
                 "k": k, "n": len(records), "checkpoint": source, "examples": origin}
         native.write_cache(path, examples, [r.id for r in records], wrong, meta)
 

@@ -37,6 +37,7 @@ class CharTokenizer:
         self.pad_id, self.end_id, self.mask_id = 0, 1, 2
         self.vocab_size = len(self.tokens)
         self.fingerprint = "char:ascii-v1"
+        self.prompt_format = "plain"
         self.special_ids = {self.pad_id, self.end_id, self.mask_id}
 
     def _encode(self, text: str) -> list[int]:
@@ -116,6 +117,10 @@ class HFTokenizer:
         vocab = sorted(tok.get_vocab().items(), key=lambda kv: kv[1])
         digest = hashlib.sha1(json.dumps([vocab, self.mask_id, self.end_id]).encode()).hexdigest()[:12]
         self.fingerprint = f"hf:{type(tok).__name__}:{len(vocab)}:{digest}"
+        # how prompts are written (the vocabulary alone does not say): a model trained on chat-formatted
+        # prompts and scored on plain ones, or the other way round, reads text it never saw
+        template = hashlib.sha1(str(tok.chat_template).encode()).hexdigest()[:12] if self.chat_template else None
+        self.prompt_format = f"chat:{template}" if template else "plain"
         if self.mask_id == self.end_id:
             raise UserError(f"{path}: the mask token cannot also end answers; set backbone.tokenizer.end_token")
 
