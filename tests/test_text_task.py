@@ -191,6 +191,12 @@ def test_training_tables_load_through_datasets_with_clear_errors(tmp_path):
     good = tmp_path / "train.csv"
     good.write_text("prompt,answer\nhi,#### 1\nyo,#### 2\n")
     assert [(r.prompt, r.answer) for r in read_pairs(good)] == [("hi", "#### 1"), ("yo", "#### 2")]
+    numbers = tmp_path / "numbers.csv"  # a column of final answers reads as numbers: taken as their text
+    numbers.write_text("prompt,answer\nWhat is 2+2?,4\nWhat is 1.5*3?,4.5\n")
+    assert [(r.line, r.answer) for r in read_pairs(numbers)] == [(2, "4"), (3, "4.5")]
+    numbers.write_text("prompt,answer\nok,1\n,2\n")
+    with pytest.raises(UserError, match="numbers.csv:3: prompt is empty"):  # the file's line, after the header
+        read_pairs(numbers)
     bad = tmp_path / "train.jsonl"
     bad.write_text('{"prompt": "a", "answer": "b"}\n[1, 2]\n')
     with pytest.raises(UserError, match="train.jsonl:2: expected a JSON object"):

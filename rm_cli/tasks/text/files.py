@@ -52,7 +52,10 @@ def _bad_json_line(p: Path) -> tuple[int, str] | None:
 
 
 def _line_numbers(p: Path, n: int) -> list[int]:
-    """Line of each row of a JSONL file (blank lines hold no row); rows elsewhere count from 1."""
+    """Line of each row of a JSONL file (blank lines hold no row), of a CSV file (after its header line);
+    rows elsewhere count from 1."""
+    if p.suffix.lower() == ".csv":
+        return list(range(2, n + 2))
     if p.suffix.lower() != ".jsonl":
         return list(range(1, n + 1))
     with p.open(encoding="utf-8", errors="replace") as f:
@@ -98,8 +101,11 @@ def read_pairs(path) -> list[Record]:
         raise UserError("holds no rows", path=path)
     lines = _line_numbers(Path(str(path)), len(table))
     out = []
+    typed = Path(str(path)).suffix.lower() in (".csv", ".parquet")  # columns typed by content: "4" reads as 4
     for i, row in enumerate(table):
         prompt, answer = row.get("prompt"), row.get("answer")
+        if typed and isinstance(answer, (int, float)) and not isinstance(answer, bool):
+            answer = str(int(answer)) if float(answer).is_integer() else str(answer)  # as a number: 4, 3.5
         if not isinstance(prompt, str) or not prompt.strip():
             raise UserError("prompt is empty or not a string", path=path, line=lines[i])
         if not isinstance(answer, str) or not answer.strip():
