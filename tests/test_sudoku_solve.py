@@ -288,3 +288,14 @@ def test_keep_rate_reveals_gold_digits_on_partly_masked_training_boards():
     task = SudokuTask(mode="solve", puzzle_pool=40, val_size=8, keep_rate=1.0)
     rule, editable = (lambda b: (b["rule"], b["editable"]))(next(iter(task.train_stream(batch_size=64, seed=0))))
     assert ((rule == KEEP) & editable).any()
+
+
+def test_singles_only_scores_the_shipped_puzzles_that_singles_solve():
+    """The shipped test file is not filtered; singles_only=true used to score all of it, saying nothing."""
+    every = SudokuTask(mode="solve", level="hard").test_examples()
+    task = SudokuTask(mode="solve", level="hard", singles_only=True)
+    picked = task.test_examples()
+    assert 0 < len(picked) < len(every) and "that singles solve: task.singles_only" in picked.source
+    assert all(solver.solved_by_singles(to_digits(board)) for board in picked.inputs)
+    first = every.lines.index(picked.lines[0])
+    assert torch.equal(picked.gold[0], every.gold[first]) and len(task.eval_examples(limit=5)) == 5

@@ -34,10 +34,11 @@ import torch
 from rm_cli.errors import UserError
 from rm_cli.tasks.base import Examples
 from rm_cli.tasks.sudoku import boards as board_io
+from rm_cli.tasks.sudoku import solver
 from rm_cli.tasks.sudoku.grid import MASK_ID, apply_transform, random_transform
 from rm_cli.tasks.sudoku.metrics import solve_metrics
 from rm_cli.tasks.sudoku.puzzle_io import Puzzles, puzzles_from, read_puzzles
-from rm_cli.tasks.sudoku.puzzles import LEVELS, carved_pool, check_level, generate
+from rm_cli.tasks.sudoku.puzzles import LEVELS, carved_pool, check_level, generate, to_digits
 from rm_cli.tasks.sudoku.task import SudokuTask
 from rm_cli.trajectory import KEEP, MASK, WRONG
 
@@ -182,8 +183,16 @@ class SudokuSolveTask(SudokuTask):
         return self.eval_examples(path)
 
     def eval_examples(self, path=None, limit: int | None = None) -> Puzzles:
-        """Puzzles of `path` (a file or "kaidoku:LEVEL"; default: this level's shipped file), checked and solved."""
-        return read_puzzles(path or solve_test_file(self.level), limit)
+        """Puzzles of `path` (a file or "kaidoku:LEVEL"; default: this level's shipped file), checked and solved.
+        With singles_only and no file, the shipped file's puzzles that singles solve (it is not filtered itself)."""
+        if path is not None or not self.singles_only:
+            return read_puzzles(path or solve_test_file(self.level), limit)
+        puzzles = read_puzzles(solve_test_file(self.level))
+        keep = torch.tensor([solver.solved_by_singles(to_digits(board)) for board in puzzles.inputs])
+        picked = Puzzles(puzzles.inputs[keep], puzzles.editable[keep], puzzles.gold[keep],
+                         f"{puzzles.source} (the {int(keep.sum())} of {len(keep)} that singles solve: task.singles_only)",
+                         [line for line, k in zip(puzzles.lines, keep.tolist()) if k], puzzles.several[keep])
+        return picked.take(limit)
 
     def prompt_examples(self, path) -> Examples:
         """Puzzles to solve, checked as eval checks them (givens that conflict, no solution, a given solution that
