@@ -11,6 +11,16 @@ def cell(value) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
+def warn_several_solutions(examples, consequence: str) -> None:
+    """One stderr line when puzzles of the input have several solutions (Sudoku: a flagged input, not an error)."""
+    several = getattr(examples, "several", None)
+    if several is None or not bool(several.any()):
+        return
+    lines = [examples.lines[i] for i in several.nonzero().flatten().tolist()][:10] if examples.lines else []
+    Console(stderr=True).print(f"warning: {examples.source}: {int(several.sum())} puzzle(s) have several solutions "
+                               f"(lines {lines}); {consequence}", highlight=False, soft_wrap=True)  # one line in a log
+
+
 def print_table(title: str, rows, first: str = "metric") -> None:
     """rows: (name, value) pairs, printed in order."""
     table = Table(title=title)

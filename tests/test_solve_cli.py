@@ -141,3 +141,13 @@ def test_solve_mode_decodes_with_rm_solve_unless_the_command_line_names_a_sample
     assert one_shot["sampler_preset"] == "rm" and one_shot["metrics"]["nfe_per_board"] <= 4
     edited, _ = evaluate("edited", "sampler.max_turns=8")  # editing the default keeps it
     assert edited["config"]["sampler"]["max_turns"] == 8 and edited["config"]["sampler"]["reveal_per_turn"] is None
+
+
+def test_infer_flags_puzzles_with_several_solutions(tmp_path):
+    """Nothing is scored in infer, but the user is told which puzzles have no single answer."""
+    prompts = tmp_path / "p.txt"
+    prompts.write_text("." * 81 + "\n")  # an empty board: every valid grid solves it
+    proc = run_cli("infer", "task=sudoku", "task.mode=solve", f"prompts={prompts}", "sampler.max_turns=4")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (f"warning: {prompts}: 1 puzzle(s) have several solutions (lines [1]); any valid grid that keeps the "
+            "givens answers them") in proc.stderr

@@ -299,3 +299,17 @@ def test_singles_only_scores_the_shipped_puzzles_that_singles_solve():
     assert all(solver.solved_by_singles(to_digits(board)) for board in picked.inputs)
     first = every.lines.index(picked.lines[0])
     assert torch.equal(picked.gold[0], every.gold[first]) and len(task.eval_examples(limit=5)) == 5
+
+
+def test_a_puzzle_the_check_cannot_settle_quickly_is_one_clear_line(tmp_path, monkeypatch):
+    """Norvig's 17-given puzzle with no solution took the solver minutes to prove it; the check now gives up."""
+    from rm_cli.tasks.sudoku import puzzle_io
+
+    path = tmp_path / "impossible.txt"
+    path.write_text(".....5.8....6.1.43..........1.5........1.6...3.......553.....61........4.........\n")
+    monkeypatch.setattr(puzzle_io, "CHECK_NODES", 2_000)  # the same line as at 100,000, sooner
+    with pytest.raises(UserError, match=r"impossible.txt:1: could not settle whether the puzzle has a solution within 2,000"):
+        read_puzzles(path)
+    board = [0 if c == "." else int(c) for c in path.read_text().strip()]
+    with pytest.raises(solver.SearchTooLong):
+        solver.solutions(board, max_nodes=2_000)

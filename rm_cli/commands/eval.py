@@ -15,7 +15,7 @@ from rm_cli.config import validate_io
 from rm_cli.decode import decode_examples, on_device
 from rm_cli.errors import UserError
 from rm_cli.io import atomic_write_json, check_writable
-from rm_cli.report import print_table
+from rm_cli.report import print_table, warn_several_solutions
 from rm_cli.runinfo import provenance
 
 
@@ -35,12 +35,7 @@ def run(cfg: DictConfig) -> dict:
         examples = task.benchmark_examples(cfg.benchmark, cfg.limit, **options)
     else:
         examples = task.eval_examples(cfg.test_file, cfg.limit)
-    several = getattr(examples, "several", None)
-    if several is not None and bool(several.any()):
-        lines = [examples.lines[i] for i in several.nonzero().flatten().tolist()][:10] if examples.lines else []
-        Console(stderr=True).print(f"warning: {examples.source}: {int(several.sum())} puzzle(s) have several solutions "
-                                   f"(lines {lines}); exact_pct compares with one of them, solved_pct accepts any",
-                                   highlight=False)
+    warn_several_solutions(examples, "exact_pct compares with one of them, solved_pct accepts any")
     cfg, preset = default_sampler.apply(cfg, task, module.cfg.objective, default_sampler.command_line())
     preset = preset or default_sampler.chosen_name()
     if cfg.scaling:

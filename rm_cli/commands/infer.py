@@ -13,6 +13,7 @@ from rm_cli import default_sampler
 from rm_cli.checkpoint import load_checkpoint
 from rm_cli.config import validate_io
 from rm_cli.decode import decode_examples, on_device
+from rm_cli.report import warn_several_solutions
 from rm_cli.runinfo import provenance
 
 
@@ -22,6 +23,7 @@ def run(cfg: DictConfig) -> list[str]:
     task = instantiate(cfg.task).for_checkpoint(module.task)
     task.check_output(cfg.output, cfg.prompts)
     examples = task.prompt_examples(cfg.prompts)
+    warn_several_solutions(examples, "any valid grid that keeps the givens answers them")
     cfg, _ = default_sampler.apply(cfg, task, module.cfg.objective, default_sampler.command_line())
     sampler = instantiate(cfg.sampler)
     err = Console(stderr=True)

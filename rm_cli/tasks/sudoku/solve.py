@@ -198,8 +198,8 @@ class SudokuSolveTask(SudokuTask):
         """Puzzles to solve, checked as eval checks them (givens that conflict, no solution, a given solution that
         disagrees: one line naming path:line); several solutions are fine here, there is nothing to score."""
         boards, sols, lines = board_io.read_boards(path, need_solution=False)
-        puzzles_from(boards, sols, path, lines)
-        return Examples(boards, boards == MASK_ID, board_io.solutions_of_every_line(sols), str(path), lines)
+        checked = puzzles_from(boards, sols, path, lines)
+        return Puzzles(boards, boards == MASK_ID, board_io.solutions_of_every_line(sols), str(path), lines, checked.several)
 
     # ---- scoring ----------------------------------------------------------------------------
     def metrics(self, examples: Examples, result) -> dict:

@@ -87,7 +87,15 @@ def candidates(board) -> list[int] | None:
     return _start(board)
 
 
-def _search(c: list[int], limit: int, found: list) -> None:
+class SearchTooLong(Exception):
+    """The search spent its node budget without deciding (a crafted puzzle with no solution can take minutes)."""
+
+
+def _search(c: list[int], limit: int, found: list, budget: list | None = None) -> None:
+    if budget is not None:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise SearchTooLong
     best, fewest = -1, 10
     for i in range(81):
         m = c[i]
@@ -107,17 +115,18 @@ def _search(c: list[int], limit: int, found: list) -> None:
         branch = c[:]
         branch[best] = bit
         if _propagate(branch, [best]):
-            _search(branch, limit, found)
+            _search(branch, limit, found, budget)
             if len(found) >= limit:
                 return
 
 
-def solutions(board, limit: int = 2) -> list[list[int]]:
-    """Up to `limit` solutions of the board (none when it has none)."""
+def solutions(board, limit: int = 2, max_nodes: int | None = None) -> list[list[int]]:
+    """Up to `limit` solutions of the board (none when it has none). max_nodes: raise SearchTooLong after
+    that many search nodes (None: no limit)."""
     c = _start(board)
     found: list = []
     if c is not None:
-        _search(c, limit, found)
+        _search(c, limit, found, None if max_nodes is None else [max_nodes])
     return found
 
 
