@@ -276,3 +276,14 @@ def test_native_candidates_of_the_answer_do_not_depend_on_the_chunk_size_and_nev
     logits[..., model.mask_id] = float("-inf")
     logits.scatter_(-1, examples.gold[:, P:, None], float("-inf"))
     assert torch.equal(chunked[0].long(), logits.topk(4, dim=-1).indices)
+
+
+def test_a_position_left_masked_shows_and_does_not_join_the_digits_around_it():
+    from rm_cli.tasks.text.layout import LEFT_MASKED, completion
+
+    tok = CharTokenizer()
+    ids = tok.encode_answer("#### 1") + [tok.mask_id] + tok.encode_answer("4")
+    row = torch.tensor([tok.pad_id] * 4 + ids + [tok.end_id] * 3)
+    text = completion(tok, row, 4)
+    assert text == f"#### 1{LEFT_MASKED}4" and grade(text, "#### 14") == ("1", False)
+    assert completion(tok, torch.tensor([tok.pad_id] * 4 + tok.encode_answer("#### 14") + [tok.end_id]), 4) == "#### 14"

@@ -81,6 +81,20 @@ def answer_ids(tokenizer, tokens: torch.Tensor, prompt_len: int) -> list[int]:
     return answer[: answer.index(tokenizer.end_id)] if tokenizer.end_id in answer else answer
 
 
+LEFT_MASKED = "\u2591"  # a position still masked when decoding stopped (fill_at_end=false), as render.py shows it
+
+
 def completion(tokenizer, tokens: torch.Tensor, prompt_len: int) -> str:
-    """That answer as text."""
-    return tokenizer.decode(answer_ids(tokenizer, tokens, prompt_len))
+    """That answer as text. A position left masked shows as LEFT_MASKED: the decoders drop special tokens,
+    and '#### 1', a mask, '4' must not read (and score) as '#### 14'."""
+    ids = answer_ids(tokenizer, tokens, prompt_len)
+    if tokenizer.mask_id not in ids:
+        return tokenizer.decode(ids)
+    parts, part = [], []
+    for i in ids:
+        if i == tokenizer.mask_id:
+            parts.append(part)
+            part = []
+        else:
+            part.append(i)
+    return LEFT_MASKED.join(tokenizer.decode(p) for p in [*parts, part])

@@ -6,7 +6,7 @@ revealed this turn is green; trailing end tokens are dropped so a short answer r
 
 from rich.text import Text
 
-MASKED = "\u2591"  # light shade
+from rm_cli.tasks.text.layout import LEFT_MASKED as MASKED  # light shade, as completions show a position left masked
 
 
 def render_turns(tokenizer, trajectory, prompt_len: int) -> list[Text]:
