@@ -1,8 +1,9 @@
 """Where the Hydra configs live, and the fail-fast checks on a composed config."""
 
+import math
 from pathlib import Path
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from rm_cli.errors import UserError
 
@@ -35,17 +36,43 @@ def validate_train(cfg: DictConfig) -> None:
     )
     _require(0.0 < cfg.history.gamma <= 1.0, f"history.gamma must be in (0, 1], got {cfg.history.gamma}")
     _require(cfg.trajectory.length >= 2, f"trajectory.length must be >= 2, got {cfg.trajectory.length}")
-    _require(cfg.batch_size >= 1, f"batch_size must be >= 1, got {cfg.batch_size}")
+    for key in ("batch_size", "val.batch_size", "checkpoint_every_n_steps", "trainer.max_steps", "trainer.val_check_interval",
+                "trainer.accumulate_grad_batches"):
+        _whole(cfg, key, minimum=1)
+    _whole(cfg, "optim.warmup_steps", minimum=0)
+    _require(cfg.get("threads") is None or _is_whole(cfg.threads) and cfg.threads >= 1,
+             f"threads must be null or a positive integer, got {cfg.get('threads')!r}")
     weights = [cfg.loss.reveal_weight, cfg.loss.mask_weight, cfg.loss.keep_weight]
+    _require(all(_is_number(w) for w in weights), f"loss weights must be numbers, got {weights}")
     _require(all(w >= 0 for w in weights) and any(w > 0 for w in weights), f"loss weights must be >= 0, not all 0: {weights}")
-    _require(cfg.optim.lr > 0, f"optim.lr must be > 0, got {cfg.optim.lr}")
-    _require(cfg.trainer.max_steps and cfg.trainer.max_steps > 0, "trainer.max_steps must be a positive number of steps")
+    _require(_is_number(cfg.optim.lr) and cfg.optim.lr > 0, f"optim.lr must be a finite number > 0, got {cfg.optim.lr!r}")
+    _require(_is_number(cfg.optim.min_lr_ratio) and 0.0 <= cfg.optim.min_lr_ratio <= 1.0,
+             f"optim.min_lr_ratio must be in [0, 1] (the cosine ends at lr * it), got {cfg.optim.min_lr_ratio!r}")
+    _require(_is_number(cfg.optim.weight_decay) and cfg.optim.weight_decay >= 0,
+             f"optim.weight_decay must be a number >= 0, got {cfg.optim.weight_decay!r}")
+    betas = list(cfg.optim.betas) if OmegaConf.is_list(cfg.optim.betas) else cfg.optim.betas
+    _require(isinstance(betas, list) and len(betas) == 2 and all(_is_number(b) and 0.0 <= b < 1.0 for b in betas),
+             f"optim.betas must be two numbers in [0, 1), got {betas!r}")
     ema = cfg.get("ema_decay")
     _require(ema is None or (isinstance(ema, float) and 0.0 < ema < 1.0), f"ema_decay must be null or in (0, 1), got {ema!r}")
     _require(ema is None or "FSDP" not in str(cfg.trainer.get("strategy")),
              "ema_decay needs the whole model on each device; Lightning's weight averaging does not shard (use trainer=ddp)")
     _require(cfg.resume == "never" or cfg.resume == "auto" or Path(str(cfg.resume)).is_file(),
              f"resume must be 'never', 'auto' or an existing checkpoint file, got {cfg.resume!r}")
+
+
+def _is_whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _whole(cfg: DictConfig, key: str, minimum: int) -> None:
+    value = OmegaConf.select(cfg, key)
+    _require(_is_whole(value) and value >= minimum,
+             f"{key} must be {'a positive' if minimum == 1 else 'a non-negative'} integer, got {value!r}")
 
 
 def _count(cfg: DictConfig, key: str, optional: bool = True) -> None:

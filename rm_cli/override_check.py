@@ -1,7 +1,7 @@
 """Check command-line overrides before Hydra runs, so a typo is one clear line, not a stack of them.
 
-Every value of a sweep (`history=off,her`) is composed once, so a bad value stops a multirun
-before its first job starts rather than halfway through.
+Every value of a sweep (`history=off,her`) is composed once (and, for train, checked by validate_train),
+so a bad value stops a multirun before its first job starts rather than halfway through.
 """
 
 from hydra import compose, initialize_config_dir
@@ -66,6 +66,14 @@ def check_overrides(config_dir: str, config_name: str, args: list[str]) -> None:
     with initialize_config_dir(config_dir=config_dir, version_base=None):
         for combo in combos:
             try:
-                compose(config_name=config_name, overrides=combo)
+                cfg = compose(config_name=config_name, overrides=combo)
             except (HydraException, OmegaConfBaseException) as e:
                 raise UserError(one_line(str(e))) from None
+            if config_name == "train":  # the values too, so a sweep's bad point stops it before the first job trains
+                from rm_cli.config import validate_train
+
+                try:
+                    validate_train(cfg)
+                except UserError as e:
+                    where = f" (sweep point {' '.join(combo)})" if len(combos) > 1 else ""
+                    raise UserError(f"{e}{where}") from None

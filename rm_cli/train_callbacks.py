@@ -24,6 +24,14 @@ class LastCheckpoint(ModelCheckpoint):
         if not self._should_skip_saving_checkpoint(trainer):
             self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
 
+    def on_validation_end(self, trainer, pl_module) -> None:
+        """A last.ckpt saved at this step was written before this validation: write it again, so it holds the
+        best-checkpoint record that validation updated (a resume from it would otherwise forget best.ckpt's score,
+        and the next validation would take any score as the best)."""
+        if trainer.sanity_checking or trainer.fast_dev_run or self._last_global_step_saved != trainer.global_step:
+            return
+        self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+
 
 class MovingAverage(EMAWeightAveraging):
     """Lightning's EMA of the weights, minus its last act: copying the average into the model when training ends.

@@ -74,6 +74,16 @@ def test_a_loss_part_with_no_positions_in_the_step_is_not_logged_as_zero():
     ("loss.keep_weight=-1", "loss weights"),
     ("resume=/no/such.ckpt", "resume"),
     ("objective=ar", "objective"),
+    # values the optimizer or Lightning took, or crashed on late (the review of 2026-12-07)
+    ("optim.min_lr_ratio=-1", r"optim.min_lr_ratio must be in \[0, 1\]"),  # the lr went negative
+    ("optim.min_lr_ratio=nan", "optim.min_lr_ratio"), ("optim.lr=inf", "optim.lr must be a finite number"),
+    ("optim.lr=abc", "optim.lr"), ("optim.weight_decay=-1", "optim.weight_decay"),
+    ("optim.betas=[1.5,0.9]", "optim.betas"), ("optim.warmup_steps=-5", "optim.warmup_steps"),
+    ("optim.warmup_steps=0.5", "optim.warmup_steps"), ("batch_size=abc", "batch_size must be a positive integer"),
+    ("batch_size=64.0", "batch_size"), ("batch_size=true", "batch_size"), ("val.batch_size=0", "val.batch_size"),
+    ("trainer.accumulate_grad_batches=0", "trainer.accumulate_grad_batches"),
+    ("trainer.val_check_interval=0", "trainer.val_check_interval"), ("trainer.max_steps=2.5", "trainer.max_steps"),
+    ("checkpoint_every_n_steps=2.5", "checkpoint_every_n_steps"), ("threads=-1", "threads"),
 ])
 def test_validate_train_rejects_bad_values(override, message):
     cfg = OmegaConf.create(train_config(override))

@@ -76,3 +76,23 @@ def test_a_checkpoint_write_that_dies_midway_leaves_the_old_file_whole(tmp_path,
     monkeypatch.undo()
     assert torch.load(path, weights_only=True)["global_step"] == 1
     assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]  # no temporary file left behind
+
+
+def test_a_resumed_run_keeps_its_best_checkpoint_record_and_its_metrics_history(tmp_path):
+    """last.ckpt saved at a validation step is written again after it: it carries best.ckpt's score, so a resume
+    neither forgets it nor writes best-v1.ckpt; logs/metrics.csv keeps the rows of the run before the resume."""
+    args = [*TINY, "threads=1", "trainer.val_check_interval=3", "checkpoint_every_n_steps=3", "test_after_fit=false",
+            "optim.warmup_steps=1"]
+    run = tmp_path / "run"
+    fit(OmegaConf.create(train_config(*args, "trainer.max_steps=3")), run)
+    record = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["callbacks"]
+    best_state = next(v for k, v in record.items() if k.startswith("ModelCheckpoint") and "val/exact" in k)
+    assert best_state["best_model_score"] is not None and best_state["best_model_path"].endswith("best.ckpt")
+    before = (run / "logs" / "metrics.csv").read_text().splitlines()
+
+    summary = fit(OmegaConf.create(train_config(*args, "trainer.max_steps=6", "resume=auto")), run)
+    assert sorted(p.name for p in (run / "checkpoints").glob("*.ckpt")) == ["best.ckpt", "last.ckpt"]
+    assert summary["best_checkpoint"].endswith("best.ckpt") and summary["steps"] == 6
+    after = (run / "logs" / "metrics.csv").read_text().splitlines()
+    steps = {line.split(",")[after[0].split(",").index("step")] for line in after[1:]}
+    assert len(after) > len(before) and {"0", "5"} <= steps  # the first run's rows and the resumed run's

@@ -6,7 +6,9 @@ step: it is split over devices x trainer.accumulate_grad_batches, so a result do
 how many devices produced it (see rm_cli/global_batch.py).
 """
 
+import csv
 import logging
+import os
 import shutil
 import signal
 import sys
@@ -87,6 +89,20 @@ def with_task_sampler(cfg: DictConfig, overrides) -> DictConfig:
     return cfg
 
 
+def keep_metrics_history(logger: CSVLogger) -> None:
+    """A resumed run appends to logs/metrics.csv: Lightning's CSV writer deletes the file it finds when it starts."""
+    path = Path(logger.log_dir) / "metrics.csv"
+    if rank_zero_only.rank != 0 or not path.is_file():
+        return
+    aside = path.with_name("metrics.csv.before-resume")
+    os.replace(path, aside)
+    writer = logger.experiment  # made now, with no file to delete
+    os.replace(aside, path)
+    with path.open(newline="") as f:
+        header = next(csv.reader(f), [])
+    writer.metrics_keys = sorted(header)  # the writer appends under this header, widening it for new keys
+
+
 def checkpoint_bytes(module: RMLightningModule) -> int:
     """Rough size of one training checkpoint: fp32 weights plus AdamW's two moments, plus slack."""
     return 3 * 4 * module.num_parameters() + 2**20
@@ -103,13 +119,19 @@ def run(cfg: DictConfig) -> dict:
 
 
 def remove_hydra_leftovers(run_dir: Path) -> None:
-    """A run refused before it trained holds only what Hydra wrote before the checks (.hydra/, train.log):
-    remove them, and the folder if that empties it, so a refused command leaves nothing behind."""
-    leftovers = {".hydra", "train.log"}
+    """A run refused before it trained holds only what Hydra wrote before the checks (.hydra/, train.log) and
+    perhaps an empty checkpoints/: remove them, and the folder if that empties it, so a refused command leaves
+    nothing behind."""
+    leftovers = {".hydra", "train.log", "checkpoints"}
     if rank_zero_only.rank != 0 or not run_dir.is_dir() or not {p.name for p in run_dir.iterdir()} <= leftovers:
+        return
+    ckpt_dir = run_dir / "checkpoints"
+    if ckpt_dir.is_dir() and any(ckpt_dir.iterdir()):
         return
     shutil.rmtree(run_dir / ".hydra", ignore_errors=True)
     (run_dir / "train.log").unlink(missing_ok=True)
+    if ckpt_dir.is_dir():
+        ckpt_dir.rmdir()
     if run_dir.resolve() != Path.cwd().resolve():
         run_dir.rmdir()
 
@@ -119,8 +141,6 @@ def fit(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, mult
     `overrides`: the command line (None: unknown, so the config's sampler is kept as it is)."""
     validate_train(cfg)
     commit = git_commit()  # the code the run starts with: HEAD may move while a long run trains
-    if not cfg.checkpoint_every_n_steps or cfg.checkpoint_every_n_steps < 1:
-        raise UserError(f"checkpoint_every_n_steps must be >= 1, got {cfg.checkpoint_every_n_steps}")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     ckpt_dir = run_dir / "checkpoints"
@@ -137,16 +157,26 @@ def fit(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, mult
     # last.ckpt + best.ckpt + the temporary file of an atomic write
     check_free_space(ckpt_dir, 3 * checkpoint_bytes(module), "3 checkpoints")
 
-    best = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val/exact", mode="max", save_top_k=1, save_last=False)
+    best = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val/exact", mode="max", save_top_k=1, save_last=False,
+                           enable_version_counter=False)  # always best.ckpt (a resumed run wrote best-v1.ckpt)
     callbacks = [best, LastCheckpoint(ckpt_dir, cfg.checkpoint_every_n_steps), StopOnNonFiniteLoss(ckpt_dir),
                  training_progress_bar(), LearningRateMonitor(logging_interval="step")]
     if cfg.get("ema_decay"):
         callbacks.append(MovingAverage(decay=cfg.ema_decay))
+    if cfg.trainer.val_check_interval > cfg.trainer.max_steps:
+        log.warning("trainer.val_check_interval=%d > trainer.max_steps=%d: no validation runs, so no best.ckpt "
+                    "(summary and test use last.ckpt)", cfg.trainer.val_check_interval, cfg.trainer.max_steps)
+    csv_logger = CSVLogger(str(run_dir), name="logs", version="")
+    if ckpt_path is not None:
+        keep_metrics_history(csv_logger)
     trainer = instantiate(
         cfg.trainer,
+        # Lightning counts val_check_interval in batches fed, ours in optimizer steps (as max_steps and
+        # checkpoint_every_n_steps): with accumulation a step is accumulate_grad_batches batches
+        val_check_interval=cfg.trainer.val_check_interval * cfg.trainer.accumulate_grad_batches,
         default_root_dir=str(run_dir),
         callbacks=callbacks,
-        logger=[CSVLogger(str(run_dir), name="logs", version=""), TensorBoardLogger(str(run_dir), name="tb", version="")],
+        logger=[csv_logger, TensorBoardLogger(str(run_dir), name="tb", version="")],
         plugins=[AtomicCheckpointIO()],
     )
     if multirun and isinstance(trainer.strategy.launcher, _SubprocessScriptLauncher):
