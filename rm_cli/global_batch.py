@@ -17,6 +17,8 @@ there (data only, no training), and the noise of later batches does not depend o
 import torch
 import torch.distributed as dist
 
+from rm_cli.errors import UserError
+
 
 def noise_seed(seed: int, index: int) -> int:
     """Seed of the training noise of global batch `index`: independent of device count and resume."""
@@ -44,10 +46,19 @@ class GlobalBatchStream:
         return self.steps * self.accumulate
 
     def state_dict(self) -> dict:
-        return {"position": self.position}
+        return {"position": self.position, "accumulate": self.accumulate, "batch_size": self.batch_size, "seed": self.seed}
 
     def load_state_dict(self, state: dict) -> None:
-        self.position = int(state["position"])
+        """The position in global batches is what carries over: a resume may change the device count or the
+        accumulation (not the global batch or the seed, which would make it another run's data)."""
+        for key in ("batch_size", "seed"):
+            if key in state and state[key] != getattr(self, key):
+                raise UserError(f"resume: the checkpoint trained with {key}={state[key]}, this run asks {key}="
+                                f"{getattr(self, key)}; resume with the same {key} (or start a new run_dir)")
+        saved = int(state.get("accumulate", self.accumulate))  # checkpoints before 2026-12-07: assumed unchanged
+        position = int(state["position"])
+        # checkpoints fall between optimizer steps, so another accumulation continues at the same global batch
+        self.position = position if saved == self.accumulate else position // saved * self.accumulate
 
     def _rank(self) -> int:
         if not (dist.is_available() and dist.is_initialized()):

@@ -128,6 +128,23 @@ def test_ranks_and_accumulation_steps_partition_the_global_batch(monkeypatch):
     assert all(torch.equal(x["noise"], y["noise"]) for x, y in zip(resumed, split[1][5:8]))
 
 
+def test_a_resume_with_another_accumulation_continues_at_the_same_global_batch(monkeypatch):
+    one = GlobalBatchStream(_Counting(8), _draw, batch_size=8, accumulate=1, world_size=1, steps=10, seed=3)
+    it = iter(one)
+    trained = [next(it) for _ in range(4)]  # 4 steps of accumulation 1
+    two = GlobalBatchStream(_Counting(8), _draw, batch_size=8, accumulate=2, world_size=1, steps=10, seed=3)
+    monkeypatch.setattr(two, "_rank", lambda: 0)
+    two.load_state_dict(one.state_dict())
+    nxt = iter(two)
+    step5 = torch.cat([next(nxt)["gold"], next(nxt)["gold"]])
+    assert trained[-1]["gold"].tolist() == list(range(300, 308)) and step5.tolist() == list(range(400, 408))
+    for key, value in (("batch_size", 16), ("seed", 4)):  # another run's data: refused
+        other = GlobalBatchStream(_Counting(16), _draw, batch_size=16 if key == "batch_size" else 8, accumulate=1,
+                                  world_size=1, steps=10, seed=4 if key == "seed" else 3)
+        with pytest.raises(UserError, match=f"resume: the checkpoint trained with {key}="):
+            other.load_state_dict(one.state_dict())
+
+
 def test_fsdp_config_builds_lightnings_fsdp_strategy():
     """FSDP itself needs GPUs (Lightning refuses it on CPU); here: the config builds the intended strategy."""
     with initialize_config_dir(config_dir=str(conf_dir()), version_base=None):
