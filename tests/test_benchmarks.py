@@ -168,6 +168,17 @@ def test_gsm8k_reads_signs_before_dollars_word_pieces_and_boxed_answers_with_wor
     assert extract_number_answer(completion) == expected
 
 
+def test_a_humaneval_body_ends_at_codex_stop_sequences(loaded):
+    bench, items = loaded("humaneval")
+    item = items[0]
+    body = bench.gold_completion(item)
+    cut = body + "\n# Example\nhas_close_elements([1.0, 2.0],\n"  # the model wrote on: a broken call after the body
+    assert not bench.score(item, cut)["correct"] and bench.score_completion(item, cut)["correct"]
+    assert bench.score_completion(item, body + "\nprint(has_close_elements([1.0], 0.5))\n")["correct"]
+    fenced = "```python\n" + item.prompt + body + "```\nif you need more, ask."
+    assert bench.answer_part(fenced) == fenced and bench.score_completion(item, fenced)["correct"]
+
+
 def test_code_score_reports_why_it_failed(loaded):
     bench, items = loaded("humaneval")
     item = items[0]
