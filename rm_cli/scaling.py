@@ -22,7 +22,8 @@ from rm_cli.samplers import SAMPLERS
 LEAD = ["sampler", "history", "budget", "nfe_mean", "nfe_max"]
 
 
-def sampler_configs(names, chosen: DictConfig, chosen_name: str | None = None) -> dict[str, DictConfig]:
+def sampler_configs(names, chosen: DictConfig, chosen_name: str | None = None, named: bool = False,
+                    edited: bool = False) -> dict[str, DictConfig]:
     """conf/sampler/NAME.yaml for each name (None: every registered sampler that a budget applies to,
     i.e. whose config has `steps` or `max_turns`, and that decodes on its own: not best_of). A name may
     also be a preset of a registered sampler (rm_solve, rm_text: another YAML with the same `_target_`).
@@ -32,7 +33,10 @@ def sampler_configs(names, chosen: DictConfig, chosen_name: str | None = None) -
     its class when that name is the class's registry name (`sampler=rm_text` with `[rm, vanilla]`:
     rm_text and vanilla are compared, and rm_text is reported under its own name).
     A listed preset is never replaced by another preset of its class: `rm_solve` stays
-    `rm_solve` when `sampler=rm`, the default, is chosen."""
+    `rm_solve` when `sampler=rm`, the default, is chosen. `named` / `edited`: the command line chose the
+    sampler (`sampler=X`) / changed its keys (`sampler.KEY=`): a chosen sampler of a class nobody listed, or edits
+    that no listed name takes, are refused (they were dropped silently); `sampler=rm` beside a listed rm_solve
+    leaves rm_solve as its YAML says."""
     registered = {f"{cls.__module__}.{cls.__qualname__}" for cls in SAMPLERS.values()}
     out = {}
     for name in compared_by_default() if names is None else [str(n) for n in names]:
@@ -46,7 +50,12 @@ def sampler_configs(names, chosen: DictConfig, chosen_name: str | None = None) -
         out[chosen_name] = chosen
         return out
     same_class = [name for name, cfg in out.items() if cfg._target_ == chosen.get("_target_")]
-    if len(same_class) == 1 and same_class[0] in SAMPLERS:
+    placed = len(same_class) == 1 and same_class[0] in SAMPLERS
+    if not placed and (edited or (named and not same_class)):
+        what = chosen_name or str(chosen.get("_target_"))
+        raise UserError(f"sampler={what} (with its overrides) is not among the compared samplers ({', '.join(out)}); "
+                        f"add {what} to scaling_samplers, or drop sampler= to compare the list as it is")
+    if placed:
         # labelled by what decodes: rm_solve (task.mode=solve's default) in rm's place is reported as rm_solve
         label = chosen_name if chosen_name and sampler_preset(chosen_name).is_file() else same_class[0]
         out = {(label if name == same_class[0] else name): (chosen if name == same_class[0] else cfg)
@@ -100,6 +109,9 @@ def sweep(model, task, examples, configs: dict[str, DictConfig], budgets, batch_
                                  description=f"{name} @ {budget}", seed=seed, device=device)
         metrics = task.metrics(examples, result)
         nfe = result.nfe.float()
+        if int(nfe.max()) > budget:  # vanilla with block_size: one turn per block at least, plus the fill
+            raise UserError(f"{name} spent {int(nfe.max())} forward passes at budget {budget} (with block_size each block "
+                            "takes a turn): raise the budget to the number of blocks or more, or drop block_size")
         rows.append({"sampler": name, "history": history, "budget": budget, "nfe_mean": nfe.mean().item(),
                      "nfe_max": int(nfe.max()), **metrics})
     return rows

@@ -124,6 +124,29 @@ def test_scaling_takes_presets_and_gives_the_chosen_overrides_to_its_own_entry()
         scaling.sampler_configs(["fast"], chosen)
 
 
+def test_a_sampler_named_on_the_command_line_is_compared_or_refused_never_dropped():
+    chosen = OmegaConf.create({"_target_": "rm_cli.samplers.rm.RMSampler", "max_turns": 7, "remask_threshold": 0.5})
+    with pytest.raises(UserError, match=r"sampler=rm \(with its overrides\) is not among the compared samplers \(vanilla, rm_solve\)"):
+        scaling.sampler_configs(["vanilla", "rm_solve"], chosen, chosen_name="rm", named=True, edited=True)  # 0.5 lost
+    # sampler=rm, no edits, beside a listed rm_solve: rm_solve decodes as its YAML says (test_solve_cli)
+    assert scaling.sampler_configs(["vanilla", "rm_solve"], chosen, chosen_name="rm", named=True)["rm_solve"] is not chosen
+    best_of = OmegaConf.load(scaling.sampler_preset("best_of"))
+    with pytest.raises(UserError, match="add best_of to scaling_samplers"):
+        scaling.sampler_configs(None, best_of, chosen_name="best_of", named=True)
+    assert scaling.sampler_configs(["vanilla", "rm"], chosen, chosen_name="rm", named=True)["rm"] is chosen
+
+
+def test_a_sampler_that_spends_more_than_its_budget_is_refused(monkeypatch):
+    from types import SimpleNamespace
+
+    over = SimpleNamespace(nfe=torch.tensor([2, 3]))  # vanilla with block_size at a budget below its block count
+    monkeypatch.setattr(scaling, "decode_examples", lambda *a, **k: over)
+    task = SimpleNamespace(metrics_read_trajectory=False, metrics=lambda examples, result: {})
+    configs = {"vanilla": OmegaConf.load(scaling.sampler_preset("vanilla"))}
+    with pytest.raises(UserError, match="vanilla spent 3 forward passes at budget 2"):
+        scaling.sweep(None, task, None, configs, [2], batch_size=4)
+
+
 @pytest.mark.parametrize("name", sorted(SAMPLERS))
 def test_no_sampler_ever_changes_a_given(name):
     g = torch.Generator().manual_seed(1)

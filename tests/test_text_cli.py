@@ -144,6 +144,8 @@ def test_bad_input_is_one_line_and_writes_no_output(text_ckpt, tmp_path, case):
     ("infer", ["output=PROMPTS"], "output=PROMPTS is also prompts=: the command would overwrite what it reads"),
     ("eval", ["test_file=PROMPTS", "output=PROMPTS"], "output=PROMPTS is also test_file=: the command would overwrite"),
     ("eval", ["scaling=true", "output=DIR.csv"], "scaling=true needs output=FILE.json"),  # the JSON overwrote the CSV
+    ("eval", ["scaling=true", "scaling_budgets=[abc]"], "scaling_budgets must be a list of whole numbers >= 1, got ['abc']"),
+    ("eval", ["scaling=true", "scaling_budgets=[2.5]"], "scaling_budgets must be a list of whole numbers >= 1"),  # was cut to 2
 ])
 def test_bad_counts_and_an_output_that_is_the_input_are_refused_before_any_work(text_ckpt, tmp_path, name, overrides,
                                                                                  expected):
