@@ -16,9 +16,15 @@ from rich.table import Table
 
 from rm_cli.io import atomic_write_text
 
-COLUMNS = ["best_val_exact_pct", "test.exact_pct", "test.valid_pct", "test.valid_within_k_pct", "test.replay_mistake_pct",
-           "test.conflict_cells_per_board", "test.changed_correct_per_board", "test.nfe_per_board",
-           "params", "wall_time_s", "cpu_time_s", "steps"]
+LEAD, TAIL = ["best_val_exact_pct"], ["params", "wall_time_s", "cpu_time_s", "steps"]
+
+
+def columns(runs: list[dict]) -> list[str]:
+    """best_val_exact_pct, then every numeric test metric the runs report (the task's own: Sudoku's exact and
+    valid %, image's success and precision %, ...), then size and time."""
+    tests = [f"test.{k}" for s in runs for k, v in (s.get("test") or {}).items()
+             if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return LEAD + list(dict.fromkeys(tests)) + TAIL
 
 
 def _get(summary: dict, dotted: str):
@@ -36,12 +42,13 @@ def point_name(summary: dict) -> str:
 def summarize(sweep_dir) -> tuple[list[dict], dict[str, dict]]:
     """(per-run rows, per-point {column: (mean, std, n)}) for the summary.json files under sweep_dir."""
     runs = [json.loads(p.read_text()) for p in sorted(Path(sweep_dir).glob("**/summary.json"))]
-    rows = [{"point": point_name(s), "seed": s.get("seed"), **{c: _get(s, c) for c in COLUMNS}} for s in runs]
+    names = columns(runs)
+    rows = [{"point": point_name(s), "seed": s.get("seed"), **{c: _get(s, c) for c in names}} for s in runs]
     points: dict[str, dict] = {}
     for name in dict.fromkeys(r["point"] for r in rows):
         group = [r for r in rows if r["point"] == name]
         stats = {}
-        for c in COLUMNS:
+        for c in names:
             values = [r[c] for r in group if isinstance(r[c], (int, float))]
             if values:
                 stats[c] = (statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0, len(values))
@@ -54,14 +61,15 @@ def write_summary(sweep_dir, console: Console | None = None) -> Path | None:
     if not rows:
         return None
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=["point", "seed", *COLUMNS])
+    names = [c for c in rows[0] if c not in ("point", "seed")]
+    writer = csv.DictWriter(buffer, fieldnames=["point", "seed", *names])
     writer.writeheader()
     writer.writerows(rows)
     out = Path(sweep_dir) / "sweep_summary.csv"
     atomic_write_text(out, buffer.getvalue())
     table = Table(title=f"sweep {sweep_dir}: mean +- std over seeds")
     table.add_column("point")
-    shown = [c for c in COLUMNS if any(c in s for s in points.values())]
+    shown = [c for c in names if any(c in s for s in points.values())]
     for c in shown:
         table.add_column(c, justify="right")
     for name, stats in points.items():

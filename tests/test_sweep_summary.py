@@ -22,3 +22,16 @@ def test_runs_group_by_overrides_without_seed(tmp_path):
     out = write_summary(tmp_path)
     lines = out.read_text().splitlines()
     assert lines[0].startswith("point,seed,best_val_exact_pct,test.exact_pct") and len(lines) == 5
+
+
+def test_the_columns_are_the_metrics_the_task_reports(tmp_path):
+    """An image sweep reports success and precision, not Sudoku's exact/valid (it printed None columns)."""
+    d = tmp_path / "0"
+    d.mkdir()
+    (d / "summary.json").write_text(json.dumps({"overrides": ["seed=0"], "seed": 0, "params": 5, "best_val_exact_pct": 1.0,
+                                                "test": {"success_pct": 40.0, "precision_pct": 55.5, "note": "text"}}))
+    rows, points = summarize(tmp_path)
+    assert [c for c in rows[0] if c.startswith("test.")] == ["test.success_pct", "test.precision_pct"]
+    assert points["(defaults)"]["test.precision_pct"][0] == 55.5
+    header = write_summary(tmp_path).read_text().splitlines()[0]
+    assert header == "point,seed,best_val_exact_pct,test.success_pct,test.precision_pct,params,wall_time_s,cpu_time_s,steps"
