@@ -35,8 +35,8 @@
 #    paired against step 5's SFT runs).
 # 8. the control for step 7's second stage: 750 more SFT steps from the same 750-step SFT model (`objective=mdm
 #    init_from=...`: a fresh learning-rate schedule, as the RM + HER stage had), scored like step 1 and paired
-#    against step 7 (OUT/minilm/native/text_minilm_native_control_paired.md). Seeds 2 and 0 (about 1.5 hours
-#    each; `sft_control 1` runs seed 1).
+#    against step 7 (OUT/minilm/native/text_minilm_native_control_paired.md). Seeds 2, 0 and 1 (about 1.5 hours
+#    each).
 set -euo pipefail
 # score_run DIR RUN NAME SAMPLER: DIR/RUN's last checkpoint decoded with SAMPLER on the shipped test file,
 # one thread, into DIR/results/NAME.json (unless it exists).
@@ -150,7 +150,7 @@ for s in 0 1 2; do
 done
 python scripts/text_paired.py "$NATIVE/paired" sft sft750_rm_her_native750 --out "$NATIVE/text_minilm_native_paired.md"
 
-# step 8: SFT's own second stage from the same first stage (seeds 2 and 0; `sft_control 1` runs seed 1)
+# step 8: SFT's own second stage from the same first stage (seeds 2, 0 and 1)
 sft_control() {
   local s=$1 d=$NATIVE run=sft750_sft750_seed$1
   [ -f "$d/$run/summary.json" ] || rm train $NATIVE_COMMON objective=mdm history=off sampler=vanilla_text \
@@ -159,7 +159,7 @@ sft_control() {
   score_run "$d" "$run" "$run" vanilla_text
 }
 mkdir -p "$NATIVE/control"
-for s in 2 0; do
+for s in 2 0 1; do
   sft_control $s
   ln -sf "$(realpath "$NATIVE/results/sft750_sft750_seed$s.json")" "$NATIVE/control/"
   ln -sf "$(realpath "$NATIVE/results/sft750_rm_her_native750_seed$s.json")" "$NATIVE/control/"
