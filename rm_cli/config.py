@@ -88,6 +88,10 @@ def validate_io(cfg: DictConfig) -> None:
     for key in ("limit", "n"):
         if key in cfg:
             _count(cfg, key)
+    if cfg.get("scaling"):
+        budgets = cfg.scaling_budgets
+        _require(OmegaConf.is_list(budgets) and len(budgets) > 0 and all(_is_whole(b) and b >= 1 for b in budgets),
+                 f"scaling_budgets must be a list of whole numbers >= 1, got {budgets}")
     if cfg.get("output"):
         written = Path(str(cfg.output)).expanduser().resolve()
         for key in ("prompts", "test_file", "checkpoint"):

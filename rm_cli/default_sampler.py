@@ -26,9 +26,18 @@ def chosen_name() -> str | None:
     return HydraConfig.get().runtime.choices.get("sampler") if HydraConfig.initialized() else None
 
 
+def _keys(overrides) -> list[str]:
+    return [o.split("=", 1)[0].lstrip("+~") for o in overrides]
+
+
 def names_sampler(overrides) -> bool:
     """Whether a command-line override chooses or edits the sampler (`sampler=X`, `sampler.steps=8`)."""
-    return any(o.split("=", 1)[0].lstrip("+~").split(".", 1)[0] == "sampler" for o in overrides)
+    return any(key.split(".", 1)[0] == "sampler" for key in _keys(overrides))
+
+
+def edits_sampler(overrides) -> bool:
+    """Whether a command-line override changes a key of the sampler (`sampler.steps=8`, not `sampler=X`)."""
+    return any(key.startswith("sampler.") for key in _keys(overrides))
 
 
 def preset_for(task, objective: str, overrides) -> str | None:

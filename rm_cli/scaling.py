@@ -109,11 +109,12 @@ def sweep(model, task, examples, configs: dict[str, DictConfig], budgets, batch_
                                  description=f"{name} @ {budget}", seed=seed, device=device)
         metrics = task.metrics(examples, result)
         nfe = result.nfe.float()
-        if int(nfe.max()) > budget:  # vanilla with block_size: one turn per block at least, plus the fill
-            raise UserError(f"{name} spent {int(nfe.max())} forward passes at budget {budget} (with block_size each block "
+        nfe_max = int(nfe.max())
+        if nfe_max > budget:  # vanilla with block_size: one turn per block at least, plus the fill
+            raise UserError(f"{name} spent {nfe_max} forward passes at budget {budget} (with block_size each block "
                             "takes a turn): raise the budget to the number of blocks or more, or drop block_size")
         rows.append({"sampler": name, "history": history, "budget": budget, "nfe_mean": nfe.mean().item(),
-                     "nfe_max": int(nfe.max()), **metrics})
+                     "nfe_max": nfe_max, **metrics})
     return rows
 
 

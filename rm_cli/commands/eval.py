@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from rich.console import Console
 from rich.table import Table
 
@@ -25,11 +25,6 @@ def run(cfg: DictConfig) -> dict:
     if cfg.scaling and (not cfg.output or Path(str(cfg.output)).suffix != ".json"):
         raise UserError("scaling=true needs output=FILE.json (the CSV and the PNG plot are written beside it), "
                         f"got output={cfg.output}")
-    if cfg.scaling:
-        budgets = cfg.scaling_budgets
-        if not OmegaConf.is_list(budgets) or not budgets or not all(
-                isinstance(b, int) and not isinstance(b, bool) and b >= 1 for b in budgets):
-            raise UserError(f"scaling_budgets must be a list of whole numbers >= 1, got {budgets}")
     module = on_device(load_checkpoint(cfg.checkpoint, cfg.task), cfg.device)
     # this command's task options (level, test file), checked against the checkpoint
     task = instantiate(cfg.task).for_checkpoint(module.task)
@@ -72,13 +67,11 @@ def run(cfg: DictConfig) -> dict:
 
 def run_scaling(cfg: DictConfig, module, task, examples, sampler_name: str | None) -> dict:
     overrides = default_sampler.command_line() or []
-    edited = any(o.lstrip("+~").startswith("sampler.") for o in overrides)
     configs = scaling.sampler_configs(cfg.scaling_samplers, cfg.sampler, sampler_name,
-                                      named=default_sampler.names_sampler(overrides), edited=edited)
+                                      named=default_sampler.names_sampler(overrides),
+                                      edited=default_sampler.edits_sampler(overrides))
     metric = task.headline_metric(examples)
-    budgets = sorted({int(b) for b in cfg.scaling_budgets})
-    if not budgets:
-        raise UserError("scaling_budgets is empty")
+    budgets = sorted(set(cfg.scaling_budgets))  # whole numbers >= 1 (validate_io)
     started = time.perf_counter()
     rows = scaling.sweep(module.model, task, examples, configs, budgets, cfg.batch_size, module.cfg.history.name,
                          seed=cfg.seed, device=cfg.device)
