@@ -237,7 +237,8 @@ class TextTask(Task):
                 gold = _answer_tokens(tok, r.answer or "")
                 # graded against the reference as the tokenizer reads it back, as the completion was (an uncased
                 # word-piece tokenizer gives 'paris' for 'Paris', '- 5' for '-5'), as validation grades
-                got, correct = grade(out, r.answer or "" if gold is None else tok.decode(gold))
+                reference = (r.answer or "") if gold is None else tok.decode(gold)
+                got, correct = grade(out, reference)
                 same = gold is not None and answer_ids(tok, row, self.prompt_len) == gold
                 records.append({"id": r.id, "line": r.line, "prompt": r.prompt, "completion": out, "reference": r.answer,
                                 "extracted": got, "correct": correct, "sequence_exact": same})
