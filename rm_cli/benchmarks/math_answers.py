@@ -109,20 +109,42 @@ def _unwrap(s: str, command: str) -> str:
         i = k + 1
 
 
+def _group_end(s: str, start: int) -> int | None:
+    """Index just past the brace group opening at s[start] ('{'), None when it never closes."""
+    depth = 0
+    for i in range(start, len(s)):
+        depth += {"{": 1, "}": -1}.get(s[i], 0)
+        if depth == 0:
+            return i + 1
+    return None
+
+
 def _fix_fracs(s: str) -> str:
-    """\\frac12 -> \\frac{1}{2}, \\frac1{x} -> \\frac{1}{x}, \\frac{a}b -> \\frac{a}{b}."""
-    s = re.sub(r"\\frac(\d)(\d)", r"\\frac{\1}{\2}", s)
-    s = re.sub(r"\\frac(\d)(?=\{)", r"\\frac{\1}", s)
-    s = re.sub(r"\\frac(\{[^{}]*\})(\w)", r"\\frac\1{\2}", s)
-    s = re.sub(r"\\sqrt(\w)", r"\\sqrt{\1}", s)
-    return s
+    """Both arguments of every \\frac braced: \\frac12 -> \\frac{1}{2}, \\frac1{x} -> \\frac{1}{x},
+    \\frac{\\sqrt{3}}2 -> \\frac{\\sqrt{3}}{2} (groups balanced, fractions inside fractions too); \\sqrt2 -> \\sqrt{2}."""
+    out, i = [], 0
+    while (j := s.find("\\frac", i)) >= 0:
+        k = j + len("\\frac")
+        out.append(s[i:k])
+        for _ in range(2):  # the numerator, then the denominator
+            if k < len(s) and s[k] == "{" and (end := _group_end(s, k)) is not None:
+                out.append("{" + _fix_fracs(s[k + 1:end - 1]) + "}")
+                k = end
+            elif k < len(s) and s[k].isalnum():
+                out.append("{" + s[k] + "}")
+                k += 1
+            else:
+                break
+        i = k
+    return re.sub(r"\\sqrt(\w)", r"\\sqrt{\1}", "".join(out) + s[i:])
 
 
 _NAMED_VALUE = re.compile(r"\s*\\?[A-Za-z]+(?:_\{?\w+\}?)?(?:\([^()=]*\))?\s*=(?!=)")  # "x =", "v_0 =", "\\theta =", "f(2) ="
 
 
-def normalize_math(answer: str) -> str:
-    """Canonical form of a final math answer (see the module docstring)."""
+def normalize_math(answer: str, as_list: bool = False) -> str:
+    """Canonical form of a final math answer (see the module docstring). as_list: commas between digits
+    separate items, never thousands (math_equal decides)."""
     s = answer.strip()
     s = re.sub(r"\\left(?![a-zA-Z])|\\right(?![a-zA-Z])", "", s)
     s = re.sub(r",?\s*\\text\s*\{\s*and\s*\}\s*", ",", s)  # "1, 2, \text{and} 3" -> "1,2,3"
@@ -145,11 +167,16 @@ def normalize_math(answer: str) -> str:
     if m:
         s = f"\\frac{{{m.group(1)}}}{{{m.group(2)}}}"
     s = re.sub(r"^\\frac\{-(\d+)\}", r"-\\frac{\1}", s)
-    return normalize_number(s)
+    return s if as_list else normalize_number(s)
 
 
 def math_equal(a: str | None, b: str | None) -> bool:
-    return a is not None and b is not None and normalize_math(a) == normalize_math(b)
+    """Equal after normalize_math. Where either writes a comma and a space between digits ('70, 110') both
+    are lists: '70,110' is then that list too, not the number 70110 (nor is '70110' the list)."""
+    if a is None or b is None:
+        return False
+    as_list = any(re.search(r"\d\s*,\s+-?\d", x) for x in (a, b))
+    return normalize_math(a, as_list) == normalize_math(b, as_list)
 
 
 def number_equal(a: str | None, b: str | None) -> bool:
@@ -192,6 +219,14 @@ def joined_pieces(text: str) -> str:
     text = re.sub(r"(?<=\d)\s*,\s*(?=\d{3}(?!\d))", ",", text)
     text = re.sub(r"(?<=\d)\s*\.\s+(?=\d)|(?<=\d)\s+\.\s*(?=\d)", ".", text)
     return re.sub(r"^(\s*\$?\s*)-\s+(?=\.?\d)", r"\1-", text)
+
+
+def latex_pieces_joined(text: str) -> str:
+    """Undo the spaces a word-piece tokenizer's decode puts inside LaTeX (BERT reads '\\frac{\\pi}{2}' back as
+    '\\ frac { \\ pi } { 2 }'): a command's name joins its backslash, and braces, '^' and '_' close up with
+    what they touch (normalize_math drops the other spaces)."""
+    text = re.sub(r"(?<!\\)\\\s+(?=[A-Za-z])", r"\\", text)
+    return re.sub(r"\s*([{}^_])\s*", r"\1", text)
 
 
 def final_number(completion: str) -> str | None:

@@ -226,7 +226,8 @@ class TextTask(Task):
         outputs = [self.format_output(row) for row in result.tokens]
         records = []
         if examples.benchmark is not None:
-            scores = [examples.benchmark.score_completion(item, out) for item, out in zip(examples.items, outputs)]
+            read_back = read_back_of(self._tok())
+            scores = [examples.benchmark.score_completion(item, out, read_back) for item, out in zip(examples.items, outputs)]
             metrics = dict(examples.benchmark.aggregate(examples.items, scores))
             for item, out, score in zip(examples.items, outputs, scores):
                 records.append({"id": str(item.id), "prompt": item.prompt, "completion": out, "reference": item.reference,
@@ -278,6 +279,20 @@ class TextTask(Task):
     def write_outputs(self, path, examples: TextExamples, outputs: list[str]) -> None:
         write_jsonl(path, [{"id": r.id, "line": r.line, "prompt": r.prompt, "completion": out, "truncated_prompt": cut}
                            for r, out, cut in zip(examples.records, outputs, examples.truncated)])
+
+
+_READ_BACK_PROBE = "Question: The answer is -3.5, \\frac{A}{2}"
+
+
+def read_back_of(tok):
+    """text -> the text as `tok` writes it back (its tokens decoded; as written where it cannot write it), for a
+    benchmark to compare a completion in the tokenizer's own form; None for a tokenizer that writes text back
+    unchanged (a cased one, the tiny one), which then changes nothing."""
+    def read_back(text: str) -> str:
+        ids = _answer_tokens(tok, text)
+        return text if ids is None else tok.decode(ids)
+
+    return None if read_back(_READ_BACK_PROBE) == _READ_BACK_PROBE else read_back
 
 
 def _answer_tokens(tok, answer: str) -> list[int] | None:
