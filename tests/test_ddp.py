@@ -67,7 +67,14 @@ def test_ddp_on_two_cpu_processes_matches_one_process(tmp_path):
         assert abs(a - b) < 1e-4 * abs(a), (one, two)
 
 
-def test_a_global_batch_that_does_not_split_evenly_is_refused_before_training(tmp_path):
+def test_a_global_batch_that_does_not_split_evenly_is_refused_before_the_model_is_built(tmp_path, monkeypatch):
+    """Refused before any weights load (an 8B backbone takes minutes to load only to be refused)."""
+    import rm_cli.commands.train as train
+
+    def no_model(cfg):
+        raise AssertionError("the model was built before the batch split was checked")
+
+    monkeypatch.setattr(train, "RMLightningModule", no_model)
     with pytest.raises(UserError, match=r"batch_size=18 \(the global batch\) must be divisible by devices x nodes x "
                                         r"accumulate_grad_batches = 1 x 4"):
         fit_here(tmp_path, "batch_size=18", "trainer.accumulate_grad_batches=4")

@@ -146,17 +146,8 @@ def fit(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, mult
     ckpt_dir = run_dir / "checkpoints"
     ckpt_path = resume_path(str(cfg.resume), ckpt_dir)
     cfg = with_task_sampler(cfg, overrides)  # before seeding: building the task must not shift the run's draws
-    L.seed_everything(cfg.seed, workers=True, verbose=False)
-    module = RMLightningModule(as_container(cfg))
-    task = module.task
-    if cfg.get("init_from") and ckpt_path is None:
-        init_weights(module, cfg.init_from, cfg.task)
-    check_run_dir(ckpt_dir)
-    if rank_zero_only.rank == 0:
-        remove_stale_temporaries(ckpt_dir)  # left by a run killed while writing a checkpoint
-    # last.ckpt + best.ckpt + the temporary file of an atomic write
-    check_free_space(ckpt_dir, 3 * checkpoint_bytes(module), "3 checkpoints")
-
+    # the trainer (and its devices) before the model: a batch the devices cannot split is refused before
+    # any weights load (an 8B backbone takes minutes)
     best = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val/exact", mode="max", save_top_k=1, save_last=False,
                            enable_version_counter=False)  # always best.ckpt (a resumed run wrote best-v1.ckpt)
     callbacks = [best, LastCheckpoint(ckpt_dir, cfg.checkpoint_every_n_steps), StopOnNonFiniteLoss(ckpt_dir),
@@ -187,6 +178,17 @@ def fit(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, mult
     if cfg.batch_size % (world_size * accumulate):
         raise UserError(f"batch_size={cfg.batch_size} (the global batch) must be divisible by devices x nodes x "
                         f"accumulate_grad_batches = {world_size} x {accumulate}")
+
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    module = RMLightningModule(as_container(cfg))
+    task = module.task
+    if cfg.get("init_from") and ckpt_path is None:
+        init_weights(module, cfg.init_from, cfg.task)
+    check_run_dir(ckpt_dir)
+    if rank_zero_only.rank == 0:
+        remove_stale_temporaries(ckpt_dir)  # left by a run killed while writing a checkpoint
+    # last.ckpt + best.ckpt + the temporary file of an atomic write
+    check_free_space(ckpt_dir, 3 * checkpoint_bytes(module), "3 checkpoints")
 
     train_data = GlobalBatchStream(task.train_stream(cfg.batch_size, cfg.seed), module.draw, cfg.batch_size, accumulate,
                                    world_size, cfg.trainer.max_steps, cfg.seed)
