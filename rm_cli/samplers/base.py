@@ -38,7 +38,9 @@ def get_sampler(name: str, **kwargs) -> "Sampler":
 def top_k_per_row(score: torch.Tensor, candidates: torch.Tensor, k: torch.Tensor | int) -> torch.Tensor:
     """Boolean mask of the k highest-scoring candidates in each row (k may differ per row)."""
     score = score.masked_fill(~candidates, float("-inf"))
-    rank = score.argsort(dim=-1, descending=True).argsort(dim=-1)
+    # stable: tied scores go to the leftmost column, whatever precedes them (a row must not decode differently
+    # because the batch it shares starts its editable window earlier)
+    rank = score.argsort(dim=-1, descending=True, stable=True).argsort(dim=-1)
     k = torch.as_tensor(k, device=score.device).view(-1, 1) if torch.is_tensor(k) else k
     return candidates & (rank < k)
 
