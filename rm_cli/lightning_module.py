@@ -110,8 +110,10 @@ class RMLightningModule(L.LightningModule):
             torch.cuda.set_rng_state_all(states["cuda"])
 
     def validation_step(self, batch, batch_idx):
-        inputs, editable, gold = batch
-        result = self.sampler(self.model, inputs, editable)
+        inputs, editable, gold, index = batch
+        # each example's own draws (temperature > 0), as `rm eval` seeds them: val/* must not depend on
+        # val.batch_size or on which examples share a batch
+        result = self.sampler(self.model, inputs, editable, seeds=index + self.cfg.seed * 1_000_003)
         exact = self.task.validation_correct(result.tokens, gold, editable).float().mean() * 100
         # over the editable positions only (until 2026-12-07 the fixed prompt counted as right: 144 + 56 text
         # positions logged 72 % for a model with no answer token right)

@@ -170,9 +170,36 @@ def test_validation_token_accuracy_counts_the_editable_positions_only():
     editable[:, 6:] = True  # 4 answer positions a row, 6 fixed
     decoded = gold.clone()
     decoded[:, 8:] = 0  # 2 of the 4 wrong
-    module.sampler = lambda model, inputs, editable: SampleResult(decoded, torch.ones(2), *[torch.zeros(1, 2)] * 3)
+    module.sampler = lambda model, inputs, editable, seeds: SampleResult(decoded, torch.ones(2), *[torch.zeros(1, 2)] * 3)
     module.task.validation_correct = lambda tokens, gold, editable: torch.zeros(2, dtype=torch.bool)
     logged = {}
     module.log = lambda name, value, **kw: logged.__setitem__(name, float(value))
-    module.validation_step((gold, editable, gold), 0)
+    module.validation_step((gold, editable, gold, torch.arange(2)), 0)
     assert logged["val/token_acc"] == pytest.approx(50.0)
+
+
+def test_validation_draws_do_not_depend_on_the_validation_batch():
+    """At temperature > 0 each validation example samples from its own seed (its index, as `rm eval` seeds
+    test examples): it seeded by position in the batch, so val/* changed with val.batch_size."""
+    module = RMLightningModule(train_config("task=sudoku", "task.mode=solve", *TINY, "sampler=vanilla", "+sampler.temperature=1.0"))
+    val = module.task.val_examples()
+    decoded = []
+    sampler = module.sampler
+
+    def recording(*args, **kwargs):
+        result = sampler(*args, **kwargs)
+        decoded.append(result.tokens)
+        return result
+
+    module.sampler = recording
+    module.log = lambda *a, **kw: None
+    index = torch.arange(len(val.inputs))
+    batches = {}
+    for size in (len(index), 3):
+        decoded.clear()
+        for start in range(0, len(index), size):
+            part = slice(start, start + size)
+            module.validation_step((val.inputs[part], val.editable[part], val.gold[part], index[part]), 0)
+        batches[size] = torch.cat(decoded)
+    assert torch.equal(batches[len(index)], batches[3])
+    assert not torch.equal(batches[3][0], batches[3][1])  # the draws differ between examples: not a constant

@@ -194,7 +194,8 @@ def fit(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, mult
                                    world_size, cfg.trainer.max_steps, cfg.seed)
     val = task.val_examples()
     val_data = torch.utils.data.DataLoader(
-        torch.utils.data.TensorDataset(val.inputs, val.editable, val.gold), batch_size=cfg.val.batch_size
+        torch.utils.data.TensorDataset(val.inputs, val.editable, val.gold, torch.arange(len(val.inputs))),
+        batch_size=cfg.val.batch_size
     )
     started, cpu_started = time.perf_counter(), time.process_time()
     try:
