@@ -35,6 +35,8 @@ def validate_train(cfg: DictConfig) -> None:
         f"objective=mdm trains without trajectories, so history must be off (got history={cfg.history.name})",
     )
     _require(0.0 < cfg.history.gamma <= 1.0, f"history.gamma must be in (0, 1], got {cfg.history.gamma}")
+    _require(isinstance(cfg.history.get("rescale", True), bool),
+             f"history.rescale must be true or false, got {cfg.history.get('rescale')!r}")
     _require(cfg.trajectory.length >= 2, f"trajectory.length must be >= 2, got {cfg.trajectory.length}")
     for key in ("batch_size", "val.batch_size", "checkpoint_every_n_steps", "trainer.max_steps", "trainer.val_check_interval",
                 "trainer.accumulate_grad_batches"):

@@ -8,10 +8,11 @@ position has held, computed by the O(N*d) recurrence
 which equals the explicit sum  sum_k gamma^(t-k) R_(k-t) E(x(k)), then a weightless RMSNorm.
 Nothing here has parameters: E is the backbone's own embedding table.
 
-The weightless RMSNorm output is rescaled, per position, to the RMS of the current token's own
-embedding E(x(t)). A pretrained backbone thus sees inputs at the scale it was trained on (a
-BERT embedding has RMS ~0.05, not 1), and at t = 0, with no history yet, the input is exactly
-E(x(0)): HR changes nothing until a position has a past.
+By default (`history.rescale=true`) the weightless RMSNorm output is rescaled, per position, to the
+RMS of the current token's own embedding E(x(t)). A pretrained backbone thus sees inputs at the scale
+it was trained on (a BERT embedding has RMS ~0.05, not 1), and at t = 0, with no history yet, the
+input is exactly E(x(0)): HR changes nothing until a position has a past. `history.rescale=false`
+is the paper's plain weightless RMSNorm (inputs at RMS 1).
 """
 
 import torch
@@ -42,11 +43,12 @@ class HistoryReference(nn.Module):
     `trajectory_state(embed, states, t)` builds (state, e_current) for simulated trajectories.
     """
 
-    def __init__(self, dim: int, gamma: float = 1.0, rotate: bool = False, rope_base: float = 10000.0, eps: float = 1e-6):
+    def __init__(self, dim: int, gamma: float = 1.0, rotate: bool = False, rope_base: float = 10000.0, eps: float = 1e-6,
+                 rescale: bool = True):
         super().__init__()
         if not 0.0 < gamma <= 1.0:
             raise ValueError(f"history.gamma must be in (0, 1], got {gamma}")
-        self.dim, self.gamma, self.rotates, self.eps = dim, float(gamma), bool(rotate), eps
+        self.dim, self.gamma, self.rotates, self.eps, self.rescale = dim, float(gamma), bool(rotate), eps, bool(rescale)
         freqs = rope_frequencies(dim, rope_base) if rotate else torch.zeros(dim // 2, dtype=torch.float64)
         angle = -freqs  # R_(-1): one step back in time
         self.register_buffer("cos", angle.cos().float(), persistent=False)
@@ -65,9 +67,9 @@ class HistoryReference(nn.Module):
         return embedded if previous is None else embedded + self.step_back(previous)
 
     def normalize(self, a: torch.Tensor, current: torch.Tensor) -> torch.Tensor:
-        """The backbone's input: weightless RMSNorm of a(t), at the RMS of `current` = E(x(t))."""
-        scale = current.pow(2).mean(-1, keepdim=True).add(self.eps).sqrt()
-        return F.rms_norm(a, (a.shape[-1],), eps=self.eps) * scale
+        """The backbone's input: weightless RMSNorm of a(t), at the RMS of `current` = E(x(t)) (rescale) or 1."""
+        normed = F.rms_norm(a, (a.shape[-1],), eps=self.eps)
+        return normed * current.pow(2).mean(-1, keepdim=True).add(self.eps).sqrt() if self.rescale else normed
 
     def start(self, e0: torch.Tensor) -> torch.Tensor:
         return self.update(None, e0)
@@ -144,12 +146,13 @@ class WindowedHistory(nn.Module):
 
 
 def make_history(cfg, dim: int) -> nn.Module | None:
-    """The history module a `history` config names (None when off); old configs lack `kind`."""
+    """The history module a `history` config names (None when off); old configs lack `kind` and `rescale`."""
     if not cfg.enabled:
         return None
     kind = cfg.get("kind", "recurrence")
     if kind == "recurrence":
-        return HistoryReference(dim, gamma=cfg.gamma, rotate=cfg.rotate, rope_base=cfg.rope_base)
+        return HistoryReference(dim, gamma=cfg.gamma, rotate=cfg.rotate, rope_base=cfg.rope_base,
+                                rescale=cfg.get("rescale", True))
     if kind == "window":
         return WindowedHistory(dim, window=cfg.window, decay=cfg.decay)
     raise ValueError(f"history.kind must be 'recurrence' (paper) or 'window' (released code), got {kind!r}")

@@ -81,7 +81,7 @@ def test_config_checks_fail_fast_with_one_line(tmp_path):
     assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == ["notes.txt"]
     proc = run_cli("train", f"run_dir={tmp_path / 'kept'}", *TINY, "batch_size=5", "trainer.accumulate_grad_batches=2", "trainer.max_steps=2")
     assert proc.returncode == 2 and "must be divisible" in proc.stderr  # refused after Hydra wrote: its files stay here
-    assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == [".hydra", "checkpoints", "notes.txt", "train.log"]
+    assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == [".hydra", "notes.txt", "train.log"]
     proc = run_cli("train", f"run_dir={tmp_path / 'r2'}", *TINY, "batch_size=5", "trainer.accumulate_grad_batches=2", "trainer.max_steps=2")
     assert proc.returncode == 2 and not (tmp_path / "r2").exists()  # ...and a folder of its own is removed
 

@@ -67,6 +67,24 @@ def test_normalize_is_weightless_rmsnorm_at_the_current_embedding_scale():
     assert list(hr.parameters()) == []
 
 
+def test_rescale_false_is_the_papers_weightless_rmsnorm():
+    hr = HistoryReference(16, gamma=0.5, rotate=True, rescale=False)
+    a, current = torch.randn(2, 3, 16) * 7, torch.randn(2, 3, 16) * 0.05
+    out = hr.normalize(a, current)
+    torch.testing.assert_close(out.pow(2).mean(-1), torch.ones(2, 3), rtol=1e-3, atol=1e-5)
+    torch.testing.assert_close(out / out.norm(dim=-1, keepdim=True), a / a.norm(dim=-1, keepdim=True))
+
+
+def test_history_rescale_comes_from_the_config_and_old_configs_keep_the_rescaled_input():
+    from omegaconf import OmegaConf
+
+    from rm_cli.history import make_history
+
+    base = {"enabled": True, "kind": "recurrence", "gamma": 0.5, "rotate": True, "rope_base": 10000.0}
+    assert make_history(OmegaConf.create(base), 16).rescale  # a checkpoint from before the option
+    assert not make_history(OmegaConf.create({**base, "rescale": False}), 16).rescale
+
+
 def test_without_a_past_the_input_is_the_plain_embedding():
     """At t = 0 HR feeds exactly E(x(0)), so a history model starts where a plain one does."""
     hr = HistoryReference(16, gamma=0.5, rotate=True)
