@@ -113,6 +113,21 @@ def test_tokenizer_and_classifier_reload_report_their_quality_and_keep_quadrants
             loader(path)
 
 
+def test_the_same_seed_trains_the_same_tokenizer_and_classifier(image_run, tmp_path):
+    """The starting weights are seeded too (they were drawn before the seed was set: two runs, two models)."""
+    def prepare(split, out, *options):
+        code, _, err = rm_in_process("prepare", "task=image", f"split={split}", DATA, f"output={out}", "seed=3", *options)
+        assert code == 0, err[-2000:]
+        return torch.load(out, weights_only=False)["state_dict"]
+
+    tokenizer = ["task.tokenizer_fit.epochs=0", "task.tokenizer_fit.codebook=32", "task.tokenizer_fit.channels=8"]
+    a, b = (prepare("tokenizer", tmp_path / f"tok{i}.pt", *tokenizer) for i in (1, 2))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    classifier = ["task.classifier_fit.epochs=1", "task.classifier_fit.channels=4"]
+    a, b = (prepare("classifier", tmp_path / f"cls{i}.pt", *classifier) for i in (1, 2))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_rm_training_sees_source_tokens_as_the_wrong_tokens(image_run):
     task = image_run["task"]
     batch = next(iter(task.train_stream(batch_size=16, seed=0)))

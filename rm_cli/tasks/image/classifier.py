@@ -78,6 +78,7 @@ def fit_classifier(data_dir: str, path, n: int | None, seed: int, cfg: dict, tok
     n_empty = max(1, len(items) // len(CLASSES))  # as many empties as items of one class
     x = torch.from_numpy(np.concatenate([items, empty_quadrants(n_empty, seed)]))
     y = torch.from_numpy(np.concatenate([labels, np.full(n_empty, EMPTY_CLASS)])).long()
+    L.seed_everything(seed, verbose=False)  # the starting weights too: the same seed gives the same file
     module = ClassifierModule(cfg["channels"], cfg["lr"])
     timing = fit(module, x, y, cfg["epochs"], cfg["batch_size"], seed)
     model = module.model.eval()

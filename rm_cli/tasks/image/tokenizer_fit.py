@@ -65,6 +65,7 @@ def fit_tokenizer(data_dir: str, path, n: int | None, seed: int, cfg: dict) -> d
     items = fashion.images(data_dir, "train")[pool[:n] if n else pool]
     empties = np.zeros((int(round(len(items) * cfg["empty_rate"])), SIDE, SIDE), dtype=np.uint8)
     data = torch.from_numpy(np.concatenate([items, empties]))  # a fresh, writable array
+    L.seed_everything(seed, verbose=False)  # the starting weights too: the same seed gives the same file
     module = TokenizerModule(**{k: cfg[k] for k in MODEL_KEYS}, lr=cfg["lr"], beta=cfg["beta"],
                              restart_every=cfg["restart_every"])
     timing = fit(module, data, None, cfg["epochs"], cfg["batch_size"], seed)
