@@ -223,11 +223,26 @@ def scene_png(tmp_path):
     return pixels
 
 
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG that declares width x height 1-bit pixels and holds none."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)) + chunk(b"IEND", b"")
+
+
 def test_infer_bad_images_are_one_line_exit_2_and_no_output(image_run, tmp_path, scene_png):
     Image.new("L", (64, 56)).save(tmp_path / "big.png")
     err = _infer_error(image_run, tmp_path, {"image": "big.png", "instruction": "add a bag in the top-left"})
     assert err.endswith(":2: image " + str(tmp_path / "big.png") + " is 64x56 pixels, expected 56x56 (a 2x2 mosaic "
                         "of 28x28 items)")
+    for side in (5000, 20000):  # declared in a 60-byte header; 20000 is past PIL's decompression-bomb limit
+        (tmp_path / "huge.png").write_bytes(png_header_only(side, side))
+        err = _infer_error(image_run, tmp_path, {"image": "huge.png", "instruction": "remove the top-left item"})
+        assert ":2: " in err and ("is 5000x5000 pixels" in err if side == 5000 else "DecompressionBombError" in err)
     (tmp_path / "broken.png").write_bytes(b"\x89PNG not really")
     err = _infer_error(image_run, tmp_path, {"image": "broken.png", "instruction": "remove the top-left item"})
     assert ":2: cannot read image" in err
@@ -261,6 +276,10 @@ def test_prompts_convert_any_mode_and_check_the_quadrant(image_run, tmp_path, sc
     f.write_text(json.dumps({"image": "rgba.png", "instruction": "Remove the upper-left item."}) + "\n")
     ex = task.prompt_examples(f)
     assert np.array_equal(ex.source_pixels[0].numpy(), scene_png) and ex.instructions[0].quadrant == 0
+    Image.fromarray(scene_png.astype(np.uint16) * 257).save(tmp_path / "gray16.png")  # 16-bit gray: scaled, not clipped
+    assert Image.open(tmp_path / "gray16.png").mode == "I;16"
+    f.write_text(json.dumps({"image": "gray16.png", "instruction": "Remove the upper-left item."}) + "\n")
+    assert np.array_equal(task.prompt_examples(f).source_pixels[0].numpy(), scene_png)
     cases = {
         '{"image": "s.png", "instruction": "add a bag in the top-left"}': "cannot add to the top-left quadrant",
         '{"image": "s.png", "instruction": "remove the bottom-right item"}': "cannot remove the bottom-right item",
@@ -360,7 +379,45 @@ def test_eval_scaling_plots_the_image_tasks_success_against_nfe(image_run, tmp_p
     assert (tmp_path / "scaling.png").stat().st_size > 0
 
 
+@pytest.mark.parametrize("ids, line, why", [(["same", "same"], 2, "another line has it"),
+                                            (["a/b0", "c"], 1, "it cannot be a file name")])
+def test_prompt_folder_refuses_pair_ids_that_are_not_one_file_name_each(image_run, tmp_path, ids, line, why):
+    """A pair's id names its scene PNG: two equal ids overwrote the first scene, a '/' crashed the write."""
+    records = [json.loads(x) for x in image_run["test"].read_text().splitlines()[:2]]
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text("".join(json.dumps({**r, "id": i}) + "\n" for r, i in zip(records, ids)))
+    code, _, err = rm_in_process("prepare", "task=image", "split=prompts", "n=2", DATA, f"task.test_file={pairs}",
+                                 f"output={tmp_path / 'folder'}")
+    assert code == 2 and err.strip() == (f"rm prepare: error: {pairs}:{line}: pair id {ids[line - 1]!r} names the "
+                                         f"scene's PNG, and {why}")
+    assert not (tmp_path / "folder").exists()
+
+
 def test_prompt_folder_from_the_shipped_file_needs_the_full_dataset(tmp_path):
     code, _, err = rm_in_process("prepare", "task=image", "split=prompts", DATA, f"output={tmp_path / 'scenes'}")
     assert code == 2 and "image_edit_test.jsonl:1: item 7095 is not in t10k" in err and f"(100 images under {MINI})" in err
     assert not (tmp_path / "scenes").exists()
+
+
+def test_infer_and_eval_count_the_same_changed_pixels(image_run, monkeypatch):
+    """Both from the float decode (infer counted on the PNG rounded to 8 bits: 2504 where eval said 2502)."""
+    from rm_cli.samplers.base import SampleResult
+    from rm_cli.tasks.image.edit_files import edit_files
+    from rm_cli.tasks.image.scoring import score
+
+    task = image_run["task"]
+    # the fixture's 20-step tokenizer decodes every scene within 0.16 of the same grey: a threshold below that
+    monkeypatch.setattr(task, "change_threshold", 0.0004)  # (0.1 pixel levels) puts rounding at stake
+    examples = task.test_examples(image_run["test"])
+    n = len(examples)
+    torch.manual_seed(0)
+    tokens = examples.gold.clone()  # the gold edit, with a third of its canvas codes redrawn: many near-threshold pixels
+    canvas = tokens[:, task.layout.canvas]
+    redraw = torch.rand(canvas.shape) < 0.3
+    canvas[redraw] = torch.randint(0, task.tokenizer.codebook_size, (int(redraw.sum()),))
+    tokens[:, task.layout.canvas] = canvas
+    result = SampleResult(tokens, torch.ones(n), torch.zeros(1, n), torch.zeros(1, n), torch.zeros(1, n))
+    _, records = score(task, examples, result)
+    written = [json.loads(x) for x in edit_files(task, examples, result)["edits.jsonl"].decode().splitlines()]
+    assert [w["changed_pixels"] for w in written] == [r["changed_pixels"] for r in records]
+    assert sum(r["changed_pixels"] for r in records) > 0

@@ -124,3 +124,12 @@ def test_pair_file_checks_name_the_line(tmp_path):
     f.write_text("{not json\n")
     with pytest.raises(UserError, match=r":1: not valid JSON"):
         pairs.read_jsonl(f)
+
+
+@pytest.mark.parametrize("value", ["no", "false", 1])
+def test_instructions_option_takes_only_a_boolean(value):
+    """task.instructions=no was read as true (any non-empty string is), showing a regenerate model the instruction."""
+    from rm_cli.tasks.image.task import ImageTask
+
+    with pytest.raises(UserError, match=f"task.instructions must be true, false or null, got {value!r}"):
+        ImageTask(instructions=value, tokenizer="unused.pt")._tok()

@@ -15,14 +15,16 @@ def edit_files(task, examples, result, show_trajectory: bool = False) -> dict[st
     """{file name: contents}: per prompt the edited scene (56x56 PNG), the panel source | edited |
     changed pixels and, with show_trajectory, an animated GIF of the turns; plus edits.jsonl."""
     tok, lay = task.tokenizer, task.layout
-    edited = tok.decode(result.tokens[:, lay.canvas]).round().clamp(0, 255).to(torch.uint8).numpy()
-    source_dec = tok.decode(examples.source_tokens).numpy()
+    decoded = tok.decode(result.tokens[:, lay.canvas])
+    edited = decoded.round().clamp(0, 255).to(torch.uint8).numpy()
+    # changed pixels from the decode itself, as `rm eval` counts them (the rounded PNG moved a few across the threshold)
+    changed_all = (decoded - tok.decode(examples.source_tokens)).abs().numpy() > task.change_threshold * 255.0
     files: dict[str, bytes] = {}
     summary = []
     for i, line in enumerate(examples.lines):
         stem = f"{line:03d}_{Path(examples.images[i]).stem}" if examples.images else f"{i:03d}"
         box = quadrant_box(examples.instructions[i].quadrant)
-        changed = np.abs(edited[i].astype(np.float32) - source_dec[i]) > task.change_threshold * 255.0
+        changed = changed_all[i]
         files[f"{stem}_edited.png"] = _png_gray(edited[i])
         files[f"{stem}_panel.png"] = render.png_bytes(render.panel(examples.source_pixels[i].numpy(), edited[i], changed, box))
         entry = {"line": line, "image": str(examples.images[i]) if examples.images else None,

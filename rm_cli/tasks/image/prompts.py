@@ -1,6 +1,6 @@
 """What `rm infer task=image` reads: JSONL lines {"image": "scene.png", "instruction": "..."}.
 
-Image paths are relative to the prompt file. Any mode is converted to 8-bit grayscale (items are
+Image paths are relative to the prompt file. Any 8- or 16-bit mode is converted to 8-bit grayscale (items are
 light on black, as in Fashion-MNIST); a size other than 56x56 is refused, not resized. Every line
 is read and checked before anything is decoded.
 """
@@ -27,19 +27,25 @@ class Prompt:
 
 
 def read_image(path: Path, where, line: int) -> np.ndarray:
+    """The image as [56, 56] uint8 gray. The size is checked before the pixels load (a small file can
+    declare a huge image); 16-bit gray is scaled to 8 bits (PIL's convert clips it to black and white)."""
     if not path.is_file():
         raise UserError(f"no such image: {path}", path=where, line=line)
     try:
         with Image.open(path) as img:
+            if img.size != (SCENE, SCENE):
+                raise UserError(f"image {path} is {img.size[0]}x{img.size[1]} pixels, expected {SCENE}x{SCENE} "
+                                "(a 2x2 mosaic of 28x28 items)", path=where, line=line)
+            if img.mode in ("I", "F"):
+                raise UserError(f"image {path} has 32-bit pixels (mode {img.mode}); save it as 8- or 16-bit gray or "
+                                "as RGB", path=where, line=line)
             img.load()
-            gray = img.convert("L")
-    except (UnidentifiedImageError, OSError, ValueError) as e:
+            if img.mode.startswith("I;16"):
+                return np.round(np.asarray(img, dtype=np.float64) / 257.0).astype(np.uint8)
+            return np.asarray(img.convert("L"), dtype=np.uint8).copy()
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
         raise UserError(f"cannot read image {path} ({e.__class__.__name__}: not a readable PNG/JPEG/...)",
                         path=where, line=line) from None
-    if gray.size != (SCENE, SCENE):
-        raise UserError(f"image {path} is {gray.size[0]}x{gray.size[1]} pixels, expected {SCENE}x{SCENE} "
-                        "(a 2x2 mosaic of 28x28 items)", path=where, line=line)
-    return np.asarray(gray, dtype=np.uint8).copy()
 
 
 def check_fits(instr: ins.Instruction, pixels: np.ndarray, where, line: int) -> None:

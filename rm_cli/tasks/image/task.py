@@ -134,6 +134,8 @@ class ImageTask(Task):
         self.tokenizer_path, self._tokenizer = tokenizer, None
 
     def _check_options(self) -> None:
+        if self.asked_instructions is not None and not isinstance(self.asked_instructions, bool):
+            raise UserError(f"task.instructions must be true, false or null, got {self.asked_instructions!r}")
         if self.asked_canvas is not None and self.asked_canvas not in CANVAS_STARTS:
             raise UserError(f"task.canvas must be one of {', '.join(CANVAS_STARTS)} or null, got {self.asked_canvas!r}")
         if not 0.0 <= self.empty_rate < 1.0:
@@ -316,8 +318,14 @@ class ImageTask(Task):
         else:
             source, records = f"generated pairs (test, seed {seed})", self._pair_records("test", n, seed)
             lines = list(range(1, len(records) + 1))
-        scenes = [(str(rec.get("id", f"line{line}")), rec["instruction"], self._scenes(rec, source, line)[0])
-                  for rec, line in zip(records[:n], lines)]
+        scenes, names = [], set()
+        for rec, line in zip(records[:n], lines):
+            name = str(rec.get("id", f"line{line}"))  # the scene's file name: one per pair, inside the folder
+            if name in names or not name.strip(". ") or any(c in name for c in "/\\\0"):
+                why = "another line has it" if name in names else "it cannot be a file name"
+                raise UserError(f"pair id {name!r} names the scene's PNG, and {why}", path=source, line=line)
+            names.add(name)
+            scenes.append((name, rec["instruction"], self._scenes(rec, source, line)[0]))
 
         def fill(folder: Path) -> None:
             from PIL import Image
