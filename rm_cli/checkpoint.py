@@ -41,6 +41,9 @@ def load_checkpoint(path, task_cfg):
     cfg = ckpt.get("hyper_parameters", {}).get("cfg") if isinstance(ckpt, dict) else None
     if not isinstance(cfg, dict) or "state_dict" not in ckpt:
         raise UserError("not an rm checkpoint (no rm config inside)", path=path)
+    missing = [key for key in ("task", "backbone", "history", "objective") if not cfg.get(key)]
+    if missing:  # an edited or damaged export: the model cannot be built from it
+        raise UserError(f"the checkpoint's rm config lacks {', '.join(missing)}", path=path)
     _check_same_task(cfg.get("task", {}), task_cfg, path)
     command_task = instantiate(task_cfg)
     if cfg.get("task", {}).get("name") == command_task.name:

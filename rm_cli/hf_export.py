@@ -60,12 +60,20 @@ def model_card(config: dict) -> str:
     base = config["backbone"].get("path")  # a transformers backbone is rebuilt from its base model, then overwritten
     needs = (f" The backbone is built from its base model `{base}` first (then these weights replace its own), so that "
              "folder, package or hub cache entry must be on the machine too." if base else "")
+    files = {key: config["rm_config"]["task"].get(key) for key in ("tokenizer", "classifier")
+             if isinstance(config["rm_config"]["task"].get(key), str)}  # the image task's own files, not in this folder
+    if files:
+        needs += (" The model reads files that are not in this folder: " + ", ".join(
+            f"its {key} `{path}`" for key, path in files.items()) + "; copy them too and name them on the command "
+            "line (" + ", ".join(f"`task.{key}=FILE`" for key in files) + "), as below.")
+    extra = "".join(f" task.{key}=FILE" for key in files)
     return (
         "---\nlibrary_name: rm-cli\ntags: [mask-diffusion, reflective-masking]\n---\n\n"
         f"# Reflective Masking model: {task['task']} ({config['num_parameters']:,} parameters)\n\n"
         f"Trained with `rm train` (objective `{config['reflective_masking']['objective']}`, "
         f"history `{history['name']}`).{needs} Download this folder, then:\n\n"
-        f"    rm eval task={task['task']} checkpoint=DIR\n    rm infer task={task['task']} checkpoint=DIR prompts=FILE\n"
+        f"    rm eval task={task['task']} checkpoint=DIR{extra}\n"
+        f"    rm infer task={task['task']} checkpoint=DIR{extra.replace(' task.classifier=FILE', '')} prompts=FILE\n"
     )
 
 

@@ -74,3 +74,15 @@ def test_export_refuses_a_used_folder_and_bad_folders_are_one_line_errors(checkp
     (used / "model.safetensors").write_bytes(b"junk")
     with pytest.raises(UserError, match="was not written by rm export"):
         load_checkpoint(used, TASK)
+
+
+@pytest.mark.parametrize("damage, missing", [({}, "task, backbone, history, objective"), ({"backbone": None}, "backbone")])
+def test_an_export_whose_rm_config_lost_keys_is_one_line(checkpoint, tmp_path, damage, missing):
+    """An edited config.json failed inside the model's constructor with an omegaconf traceback."""
+    out = tmp_path / "hf"
+    write_export(load_checkpoint(checkpoint, TASK), out, source="x")
+    config = json.loads((out / "config.json").read_text())
+    config["rm_config"] = {**config["rm_config"], **damage} if damage else {}
+    (out / "config.json").write_text(json.dumps(config))
+    with pytest.raises(UserError, match=f"the checkpoint's rm config lacks {missing}$"):
+        load_checkpoint(out, TASK)

@@ -421,3 +421,14 @@ def test_infer_and_eval_count_the_same_changed_pixels(image_run, monkeypatch):
     written = [json.loads(x) for x in edit_files(task, examples, result)["edits.jsonl"].decode().splitlines()]
     assert [w["changed_pixels"] for w in written] == [r["changed_pixels"] for r in records]
     assert sum(r["changed_pixels"] for r in records) > 0
+
+
+def test_an_exported_image_model_card_names_the_files_it_needs(image_run, tmp_path):
+    """The tokenizer and classifier are not in the exported folder: the card's commands said nothing of them."""
+    from rm_cli.hf_export import write_export
+
+    write_export(load_checkpoint(image_run["ckpt"], _compose("eval", ["task=image", DATA]).task), tmp_path / "hf", source="x")
+    card = (tmp_path / "hf" / "README.md").read_text()
+    assert f"its tokenizer `{image_run['tok']}`" in card and f"its classifier `{image_run['cls']}`" in card
+    assert "rm eval task=image checkpoint=DIR task.tokenizer=FILE task.classifier=FILE\n" in card
+    assert "rm infer task=image checkpoint=DIR task.tokenizer=FILE prompts=FILE\n" in card
