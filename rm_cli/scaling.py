@@ -25,7 +25,8 @@ LEAD = ["sampler", "history", "budget", "nfe_mean", "nfe_max"]
 def sampler_configs(names, chosen: DictConfig, chosen_name: str | None = None, named: bool = False,
                     edited: bool = False) -> dict[str, DictConfig]:
     """conf/sampler/NAME.yaml for each name (None: every registered sampler that a budget applies to,
-    i.e. whose config has `steps` or `max_turns`, and that decodes on its own: not best_of). A name may
+    i.e. whose config has `steps`, `max_turns` or `reveal_steps`, that decodes on its own (not best_of) and
+    any task's layout (not rm_edit, which stands in for rm on the image task, see below)). A name may
     also be a preset of a registered sampler (rm_solve, rm_text: another YAML with the same `_target_`).
 
     The sampler chosen on the command line (`chosen`, with its overrides; `chosen_name` is its
@@ -55,6 +56,9 @@ def sampler_configs(names, chosen: DictConfig, chosen_name: str | None = None, n
         what = chosen_name or str(chosen.get("_target_"))
         raise UserError(f"sampler={what} (with its overrides) is not among the compared samplers ({', '.join(out)}); "
                         f"add {what} to scaling_samplers, or drop sampler= to compare the list as it is")
+    if not placed and not named and not edited and "rm" in out and chosen_name and sampler_preset(chosen_name).is_file():
+        # the task's own RM decoder of another class (image: rm_edit) stands in for the listed rm, as rm_solve does
+        return {(chosen_name if name == "rm" else name): (chosen if name == "rm" else cfg) for name, cfg in out.items()}
     if placed:
         # labelled by what decodes: rm_solve (task.mode=solve's default) in rm's place is reported as rm_solve
         label = chosen_name if chosen_name and sampler_preset(chosen_name).is_file() else same_class[0]
@@ -67,14 +71,14 @@ def budgeted_samplers() -> list[str]:
     """The registered samplers a budget of turns applies to (rm_edit's two phases have their own counts)."""
     def has_budget(name):
         path = sampler_preset(name)
-        return path.is_file() and any(key in OmegaConf.load(path) for key in ("steps", "max_turns"))
+        return path.is_file() and any(key in OmegaConf.load(path) for key in ("steps", "max_turns", "reveal_steps"))
     return [name for name in sorted(SAMPLERS) if has_budget(name)]
 
 
 def compared_by_default() -> list[str]:
     """What `scaling_samplers: null` compares: the budgeted samplers that decode on their own (not best_of,
     which runs another sampler several times and is listed by name)."""
-    return [name for name in budgeted_samplers() if not SAMPLERS[name].wraps_another]
+    return [name for name in budgeted_samplers() if not SAMPLERS[name].wraps_another and not SAMPLERS[name].one_task]
 
 
 def with_budget(cfg: DictConfig, budget: int) -> DictConfig:
@@ -84,13 +88,16 @@ def with_budget(cfg: DictConfig, budget: int) -> DictConfig:
     cfg = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
     if "steps" in cfg:
         cfg.steps = budget
+    elif "reveal_steps" in cfg:  # rm_edit: half the passes may re-mask, the rest reveal (at least one)
+        cfg.remask_steps = budget // 2
+        cfg.reveal_steps = budget - cfg.remask_steps
     elif "max_turns" in cfg:
         if budget == 1:  # one pass: no room for the final fill (rm and its presets reveal every blank in it)
             cfg.max_turns, cfg.fill_at_end = 1, False
         else:
             cfg.max_turns = budget - 1 if cfg.get("fill_at_end", True) else budget
     else:
-        raise UserError(f"sampler {cfg._target_} has neither steps nor max_turns; it cannot be given a budget "
+        raise UserError(f"sampler {cfg._target_} has no steps, max_turns or reveal_steps; it cannot be given a budget "
                         f"(choose from: {', '.join(budgeted_samplers())}, or a preset of one)")
     return cfg
 

@@ -432,3 +432,18 @@ def test_an_exported_image_model_card_names_the_files_it_needs(image_run, tmp_pa
     assert f"its tokenizer `{image_run['tok']}`" in card and f"its classifier `{image_run['cls']}`" in card
     assert "rm eval task=image checkpoint=DIR task.tokenizer=FILE task.classifier=FILE\n" in card
     assert "rm infer task=image checkpoint=DIR task.tokenizer=FILE prompts=FILE\n" in card
+
+
+def test_eval_scaling_compares_rm_edit_the_image_tasks_own_rm_at_each_budget(image_run, tmp_path):
+    """The default list compared Sudoku's rm rule and left rm_edit out; named, it was refused (no budget)."""
+    for samplers, expected in ((None, ["entropy", "remdm", "rm_edit", "topk_margin", "vanilla"]),
+                               ("[rm_edit,vanilla]", ["rm_edit", "vanilla"])):
+        out = tmp_path / f"scaling{len(expected)}.json"
+        listed = [f"scaling_samplers={samplers}"] if samplers else []
+        code, _, err = rm_in_process("eval", "task=image", f"checkpoint={image_run['ckpt']}", f"test_file={image_run['test']}",
+                                     "limit=3", "scaling=true", "scaling_budgets=[1,2,5]", *listed, f"output={out}")
+        assert code == 0, err[-2000:]
+        report = json.loads(out.read_text())
+        assert sorted(report["samplers"]) == expected
+        edits = [r for r in report["scaling"] if r["sampler"] == "rm_edit"]
+        assert [r["budget"] for r in edits] == [1, 2, 5] and all(r["nfe_max"] <= r["budget"] for r in edits)

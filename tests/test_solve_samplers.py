@@ -99,10 +99,11 @@ def sampler_from_yaml(name: str, budget: int, stop_at_fixed_point: bool = True):
 
 def test_scaling_compares_every_sampler_that_takes_a_budget():
     names = scaling.budgeted_samplers()
-    assert {"rm", "vanilla", "topk_margin", "entropy", "remdm"} <= set(names) and "rm_edit" not in names
+    assert {"rm", "vanilla", "topk_margin", "entropy", "remdm", "rm_edit"} <= set(names)
     assert "best_of" in names and "best_of" not in scaling.compared_by_default()  # a wrapper: compared when named
+    assert "rm_edit" not in scaling.compared_by_default()  # image editing's: stands in for rm there (test_image_cli)
     assert list(scaling.sampler_configs(None, OmegaConf.create({"_target_": "none"}))) == scaling.compared_by_default()
-    assert scaling.compared_by_default() == [name for name in names if name != "best_of"]
+    assert scaling.compared_by_default() == [name for name in names if name not in ("best_of", "rm_edit")]
 
 
 def test_scaling_takes_presets_and_gives_the_chosen_overrides_to_its_own_entry():
@@ -305,8 +306,9 @@ def test_scaling_decodes_with_the_evals_seed():
 
 
 def test_scaling_refuses_a_sampler_without_a_budget_before_decoding_anything():
-    """rm_edit has no steps / max_turns: the sweep must stop before the first sampler decodes (no model, no
-    examples are touched here), not after minutes of decoding the ones listed before it."""
-    configs = {name: OmegaConf.load(conf_dir() / "sampler" / f"{name}.yaml") for name in ("vanilla", "rm_edit")}
-    with pytest.raises(UserError, match="RMEditSampler has neither steps nor max_turns.*choose from: .*vanilla"):
+    """A sampler with no budget key (a user's own): the sweep must stop before the first sampler decodes (no model,
+    no examples are touched here), not after minutes of decoding the ones listed before it."""
+    configs = {"vanilla": OmegaConf.load(conf_dir() / "sampler" / "vanilla.yaml"),
+               "mine": OmegaConf.create({"_target_": "my.Sampler", "passes": 3})}
+    with pytest.raises(UserError, match="my.Sampler has no steps, max_turns or reveal_steps.*choose from: .*vanilla"):
         scaling.sweep(None, None, None, configs, [4, 8], batch_size=2)

@@ -117,6 +117,7 @@ class Sampler:
     reveals_by_block: ClassVar[bool] = False  # decide() reveals only among ctx.revealable: block_size works
     samples_tokens: ClassVar[bool] = False  # decide() takes its tokens from ctx.pick: temperature works
     wraps_another: ClassVar[bool] = False  # runs another sampler (best_of): compared only when named
+    one_task: ClassVar[bool] = False  # decodes one task's layout (rm_edit: image edits): compared only when named
 
     def __init_subclass__(cls, name: str = "", **kw):
         super().__init_subclass__(**kw)

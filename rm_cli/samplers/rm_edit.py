@@ -22,6 +22,8 @@ from rm_cli.samplers.base import Sampler, TurnContext, best_token, top_k_per_row
 
 
 class RMEditSampler(Sampler, name="rm_edit"):
+    one_task = True  # image editing's RM: in a scaling sweep it stands in for rm there, and runs elsewhere only when named
+
     def __init__(self, remask_steps: int = 8, reveal_steps: int = 8, remask_threshold: float = 0.9,
                  fill_at_end: bool = True):
         if remask_steps < 0 or reveal_steps < 1:
