@@ -112,7 +112,11 @@ def run_subcommand(prog: str, name: str, args: list[str]) -> None:
 def _main(prog: str, forward: bool) -> None:
     argv = sys.argv[1:]
     if argv and argv[0] in SUBCOMMANDS:
-        run_subcommand(prog, argv[0], argv[1:])
+        try:
+            run_subcommand(prog, argv[0], argv[1:])
+        except KeyboardInterrupt:  # while torch, Lightning and Hydra load (~10 s), before the command's own handler
+            sys.stderr.write(f"{prog} {argv[0]}: interrupted\n")
+            sys.exit(130)
         return
     if forward:
         forward_to_system_rm(argv)

@@ -210,6 +210,15 @@ def test_training_tables_load_through_datasets_with_clear_errors(tmp_path):
     bad.write_text('{"prompt": "a", "reply": "b"}\n')
     with pytest.raises(UserError, match=r"needs the fields \['answer', 'prompt'\]"):
         read_pairs(bad)
+    for suffix in (".jsonl", ".json", ".csv"):  # an IndexError and a raw UnicodeDecodeError before
+        empty, latin = tmp_path / f"empty{suffix}", tmp_path / f"latin{suffix}"
+        empty.write_text("\n  \n")
+        with pytest.raises(UserError, match=f"empty{suffix}: the file holds no records$"):
+            read_pairs(empty)
+        latin.write_bytes('{"prompt": "caf\u00e9", "answer": "1"}\n'.encode("latin-1") if suffix != ".csv"
+                          else "prompt,answer\ncaf\u00e9,1\n".encode("latin-1"))
+        with pytest.raises(UserError, match=f"latin{suffix}: not UTF-8 text; save it as UTF-8$"):
+            read_pairs(latin)
 
 
 def test_render_turns_marks_remasked_red_and_revealed_green():

@@ -7,6 +7,7 @@ plain text (one prompt a line) or JSONL (a `prompt` field): read line by line, s
 error names its line.
 """
 
+import codecs
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,20 @@ def _check_file(path) -> Path:
     if not p.exists():
         raise UserError("no such file", path=path)
     return p
+
+
+def _check_text_file(p: Path) -> None:
+    """A JSON/JSONL/CSV table must be UTF-8 text holding something; read in 1 MiB pieces (a training file can be large)."""
+    decoder, blank = codecs.getincrementaldecoder("utf-8")(), True
+    with p.open("rb") as f:
+        try:
+            while chunk := f.read(1 << 20):
+                blank = not decoder.decode(chunk).strip() and blank
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise UserError("not UTF-8 text; save it as UTF-8", path=p) from None
+    if blank:
+        raise UserError("the file holds no records", path=p)
 
 
 def _bad_json_line(p: Path) -> tuple[int, str] | None:
@@ -80,6 +95,8 @@ def load_table(path):
     builder = BUILDERS.get(p.suffix.lower())
     if builder is None:
         raise UserError(f"unknown file type {p.suffix!r}; use .jsonl, .json, .csv, .parquet or a save_to_disk folder", path=path)
+    if builder in ("json", "csv"):  # datasets fails on these with an empty message or a raw codec error
+        _check_text_file(p)
     if p.suffix.lower() == ".jsonl":  # datasets would name no line
         bad = _bad_json_line(p)
         if bad:
@@ -87,7 +104,8 @@ def load_table(path):
     try:
         return datasets.load_dataset(builder, data_files=str(p), split="train")
     except Exception as e:  # datasets/pyarrow raise many types for a malformed file
-        raise UserError(f"cannot read as {builder} ({e.__class__.__name__}: {str(e).splitlines()[0][:200]})", path=path) from None
+        first = (str(e).splitlines() or [""])[0][:200]
+        raise UserError(f"cannot read as {builder} ({e.__class__.__name__}{': ' + first if first else ''})", path=path) from None
 
 
 def read_pairs(path) -> list[Record]:
