@@ -42,6 +42,7 @@ def validate_train(cfg: DictConfig) -> None:
                 "trainer.accumulate_grad_batches"):
         _whole(cfg, key, minimum=1)
     _whole(cfg, "optim.warmup_steps", minimum=0)
+    _seed(cfg)
     _require(cfg.get("threads") is None or _is_whole(cfg.threads) and cfg.threads >= 1,
              f"threads must be null or a positive integer, got {cfg.get('threads')!r}")
     weights = [cfg.loss.reveal_weight, cfg.loss.mask_weight, cfg.loss.keep_weight]
@@ -77,6 +78,13 @@ def _whole(cfg: DictConfig, key: str, minimum: int) -> None:
              f"{key} must be {'a positive' if minimum == 1 else 'a non-negative'} integer, got {value!r}")
 
 
+def _seed(cfg: DictConfig, optional: bool = False) -> None:
+    """seed= is a whole number that every generator takes (numpy's seeds stop at 2**32 - 1; -1 is no 'random')."""
+    value = cfg.get("seed")
+    _require((value is None and optional) or (_is_whole(value) and 0 <= value < 2**32),
+             f"seed must be {'null or ' if optional else ''}a whole number from 0 to {2**32 - 1}, got {value!r}")
+
+
 def _count(cfg: DictConfig, key: str, optional: bool = True) -> None:
     value = cfg.get(key)
     ok = (value is None and optional) or (isinstance(value, int) and not isinstance(value, bool) and value >= 1)
@@ -87,6 +95,7 @@ def validate_io(cfg: DictConfig) -> None:
     """eval / infer / prepare: counts are positive integers (a slice by limit=-1 or a range by batch_size=0
     would run and mislead, or crash late), and output= never names the file the command reads."""
     _count(cfg, "batch_size", optional=False)
+    _seed(cfg, optional="split" in cfg)  # rm prepare's null: the split's own fixed seed
     for key in ("limit", "n"):
         if key in cfg:
             _count(cfg, key)

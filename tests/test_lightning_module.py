@@ -84,6 +84,9 @@ def test_a_loss_part_with_no_positions_in_the_step_is_not_logged_as_zero():
     ("trainer.accumulate_grad_batches=0", "trainer.accumulate_grad_batches"),
     ("trainer.val_check_interval=0", "trainer.val_check_interval"), ("trainer.max_steps=2.5", "trainer.max_steps"),
     ("checkpoint_every_n_steps=2.5", "checkpoint_every_n_steps"), ("threads=-1", "threads"),
+    # seed_everything refused -1 and 2**32 with a traceback after the model was built
+    ("seed=-1", "seed must be a whole number from 0 to 4294967295, got -1"), ("seed=abc", "seed must be"),
+    ("seed=4294967296", "seed must be"), ("seed=2.5", "seed must be"),
 ])
 def test_validate_train_rejects_bad_values(override, message):
     cfg = OmegaConf.create(train_config(override))
