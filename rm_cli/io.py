@@ -25,7 +25,8 @@ def atomic_write_bytes(path, write) -> None:
     The data is flushed to disk before the rename, so even a crash of the machine leaves either
     the old file or the new one, never a truncated one.
     """
-    target = Path(path)
+    check_writable(path)  # not a device, pipe or folder: the rename would replace it (as root, /dev/null too)
+    target = Path(os.path.realpath(path))  # a symlink keeps pointing at the file, which is replaced
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
@@ -38,6 +39,9 @@ def atomic_write_bytes(path, write) -> None:
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes the file private; give it a normal file's mode
         os.replace(tmp, target)
+    except OSError as e:  # a full disk, a quota: the old file (if any) stays as it was
+        Path(tmp).unlink(missing_ok=True)
+        raise UserError(f"cannot write: {e.strerror or e}", path=path) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -101,12 +105,16 @@ def check_writable(path) -> None:
     """Fail before any work when an output file could not be written."""
     if path is None:
         return
+    if str(path).endswith(("/", os.sep)):  # Path() drops the slash: 'out/' would become a file named out
+        raise UserError("output names a folder (it ends with '/'), expected a file path", path=path)
     parent = Path(path).resolve().parent
     probe = parent
     while not probe.exists():
         probe = probe.parent
     if Path(path).is_dir():
         raise UserError("output is a directory, expected a file path", path=path)
+    if Path(path).exists() and not Path(path).is_file():
+        raise UserError("output is not a regular file (a device, pipe or socket); give a file path", path=path)
     if not probe.is_dir():  # a file where a folder of the path should be
         raise UserError(f"cannot write here: {probe} is a file, not a directory", path=path)
     if not os.access(probe, os.W_OK):

@@ -1,9 +1,12 @@
-"""Output folders appear whole or not at all (rm_cli/io.py's atomic_write_dir)."""
+"""Output files and folders appear whole or not at all, and only where a file belongs (rm_cli/io.py)."""
+
+import os
+import stat
 
 import pytest
 
 from rm_cli.errors import UserError
-from rm_cli.io import atomic_write_dir
+from rm_cli.io import atomic_write_bytes, atomic_write_dir, atomic_write_text, check_writable
 
 
 def _fill(folder):
@@ -73,3 +76,39 @@ def test_a_sudoku_board_error_names_the_line_grep_n_gives_past_a_form_feed(tmp_p
     path.write_text("." * 81 + "\n\x0c\n" + "1" * 80 + "\n")
     with pytest.raises(UserError, match=r"boards.txt:3: "):
         read_boards(path, need_solution=False)
+
+
+def test_a_pipe_or_device_at_the_output_path_is_refused_not_replaced(tmp_path):
+    """The rename replaced whatever sat there: as root, `output=/dev/null` turned /dev/null into a file."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(UserError, match="output is not a regular file"):
+        atomic_write_text(fifo, "x")
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_a_symlinked_output_replaces_the_file_it_points_at_and_keeps_the_link(tmp_path):
+    (tmp_path / "real.json").write_text("old")
+    (tmp_path / "link.json").symlink_to(tmp_path / "real.json")
+    atomic_write_text(tmp_path / "link.json", "new")
+    assert (tmp_path / "link.json").is_symlink() and (tmp_path / "real.json").read_text() == "new"
+
+
+def test_a_failed_write_is_one_line_and_leaves_the_old_file(tmp_path):
+    import errno
+
+    target = tmp_path / "out.json"
+    target.write_text("old")
+
+    def full_disk(f):
+        f.write(b"partial")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with pytest.raises(UserError, match="out.json: cannot write: No space left on device"):
+        atomic_write_bytes(target, full_disk)
+    assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
+
+
+def test_an_output_ending_in_a_slash_is_refused(tmp_path):
+    with pytest.raises(UserError, match="output names a folder"):
+        check_writable(f"{tmp_path}/new/")
