@@ -66,6 +66,28 @@ def test_sigterm_mid_run_exits_143_without_a_summary(tmp_path, monkeypatch, caps
     assert not (tmp_path / "summary.json").exists()
 
 
+def test_ctrl_c_mid_run_exits_130_with_the_resume_hint(tmp_path, monkeypatch, capsys):
+    """Lightning shuts down on Ctrl-C and exits 1, as a crash does, with no word from rm."""
+    real_step = RMLightningModule.training_step
+
+    def interrupt_at_step_3(self, batch, batch_idx):
+        if self.global_step == 3:
+            raise KeyboardInterrupt
+        return real_step(self, batch, batch_idx)
+
+    monkeypatch.setattr(RMLightningModule, "training_step", interrupt_at_step_3)
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises(SystemExit) as stop:
+            fit(_cfg(), tmp_path)
+    finally:
+        signal.signal(signal.SIGINT, handler)  # Lightning ignores further Ctrl-C while it shuts down
+    assert stop.value.code == 130
+    message = capsys.readouterr().err.strip().splitlines()[-1]
+    assert message.startswith("rm train: interrupted at step 3") and "resume=auto" in message
+    assert (tmp_path / "checkpoints" / "last.ckpt").is_file() and not (tmp_path / "summary.json").exists()
+
+
 def test_unwritable_run_dir_fails_before_hydra_or_training_starts(tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("x")

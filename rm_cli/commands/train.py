@@ -211,6 +211,14 @@ def fit(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, mult
             sys.stderr.write(f"rm train: terminated (SIGTERM) at step {trainer.global_step}; no summary.json written; "
                              f"the same command with resume=auto continues from {ckpt_dir / 'last.ckpt'}\n")
         raise SystemExit(128 + signal.SIGTERM) from None
+    except SystemExit as e:
+        if not (trainer.interrupted and e.code == 1):
+            raise
+        # Ctrl-C: Lightning shuts down and exits 1, as a crash would; say so and exit as an interrupt does
+        if trainer.global_rank == 0:
+            sys.stderr.write(f"rm train: interrupted at step {trainer.global_step}; no summary.json written; the same "
+                             f"command with resume=auto continues from {ckpt_dir / 'last.ckpt'}\n")
+        raise SystemExit(130) from None
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     log.info("rank %d of %d trained to step %d", trainer.global_rank, trainer.world_size, trainer.global_step)
 
