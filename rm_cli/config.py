@@ -43,6 +43,9 @@ def validate_train(cfg: DictConfig) -> None:
         _whole(cfg, key, minimum=1)
     _whole(cfg, "optim.warmup_steps", minimum=0)
     _seed(cfg)
+    for key in ("val_size", "train_pool", "train_size"):  # 0 crashed in torch.stack / random_ after the model was built
+        if key in cfg.task:
+            _whole(cfg, f"task.{key}", minimum=1)
     _require(cfg.get("threads") is None or _is_whole(cfg.threads) and cfg.threads >= 1,
              f"threads must be null or a positive integer, got {cfg.get('threads')!r}")
     weights = [cfg.loss.reveal_weight, cfg.loss.mask_weight, cfg.loss.keep_weight]
