@@ -96,3 +96,24 @@ def test_a_resumed_run_keeps_its_best_checkpoint_record_and_its_metrics_history(
     after = (run / "logs" / "metrics.csv").read_text().splitlines()
     steps = {line.split(",")[after[0].split(",").index("step")] for line in after[1:]}
     assert len(after) > len(before) and {"0", "5"} <= steps  # the first run's rows and the resumed run's
+
+
+def test_resume_with_a_checkpoint_this_run_cannot_continue_is_one_line(tmp_path):
+    """A dropped override (another width), another history, or a truncated last.ckpt: Lightning's load failed
+    with a size-mismatch or zip-reader traceback after the model was built, and another history ran on silently."""
+    from rm_cli.errors import UserError
+
+    args = [*TINY, "threads=1", "trainer.val_check_interval=2", "checkpoint_every_n_steps=2", "test_after_fit=false"]
+    run = tmp_path / "run"
+    fit(OmegaConf.create(train_config(*args, "trainer.max_steps=2")), run)
+    again = [*args, "trainer.max_steps=4", "resume=auto"]
+    cases = [(["backbone.d_model=48"], r"does not fit this run's model \(model\..*: checkpoint \(.*32.*\), this run"),
+             (["history=off"], "the checkpoint trained with history=her, this run asks off"),
+             (["history.gamma=0.9"], "the checkpoint trained with history=.*'gamma': 0.5.*, this run asks .*'gamma': 0.9")]
+    for extra, message in cases:
+        with pytest.raises(UserError, match=message):
+            fit(OmegaConf.create(train_config(*again, *extra)), run)
+    last = run / "checkpoints" / "last.ckpt"
+    last.write_bytes(last.read_bytes()[:5000])
+    with pytest.raises(UserError, match=r"resume=.*last.ckpt: not a readable checkpoint"):
+        fit(OmegaConf.create(train_config(*again)), run)

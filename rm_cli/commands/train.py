@@ -77,6 +77,40 @@ def init_weights(module: RMLightningModule, path: str, task_cfg) -> None:
         raise UserError(f"init_from={path}: its model does not fit this run's backbone/history ({detail})") from None
 
 
+def _history_settings(history) -> dict:
+    """A history config with the keys older checkpoints lack at the values they had (kind, rescale)."""
+    plain = OmegaConf.to_container(history) if OmegaConf.is_config(history) else dict(history or {})
+    return {"kind": "recurrence", "rescale": True, **plain}
+
+
+def check_resume(module: RMLightningModule, path: str) -> None:
+    """resume= names a checkpoint this run can continue: readable, the same task, objective and history, and the
+    same parameter shapes. Lightning's own load fails later with a size-mismatch or zip-reader traceback, and a
+    changed history (no parameters of its own) would continue silently as another method."""
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception as e:  # a torch.load failure can be any of a dozen types
+        raise UserError(f"resume={path}: not a readable checkpoint ({e.__class__.__name__})") from None
+    saved_cfg = ckpt.get("hyper_parameters", {}).get("cfg") if isinstance(ckpt, dict) else None
+    if not isinstance(saved_cfg, dict) or not isinstance(ckpt.get("state_dict"), dict):
+        raise UserError(f"resume={path}: not an rm checkpoint (no rm config inside)")
+    own = module.cfg
+    for key, saved, asked in (("task", saved_cfg.get("task", {}).get("name"), own.task.name),
+                              ("objective", saved_cfg.get("objective"), own.objective),
+                              ("history", _history_settings(saved_cfg.get("history")), _history_settings(own.history))):
+        if saved != asked:
+            shown = (saved.get("name"), asked.get("name")) if key == "history" and saved.get("name") != asked.get("name") \
+                else (saved, asked)
+            raise UserError(f"resume={path}: the checkpoint trained with {key}={shown[0]}, this run asks {shown[1]}; "
+                            "resume with the overrides it was trained with")
+    state = ckpt["state_dict"]
+    for name, tensor in module.state_dict().items():
+        if name not in state or tuple(state[name].shape) != tuple(tensor.shape):
+            had = tuple(state[name].shape) if name in state else "none"
+            raise UserError(f"resume={path}: the checkpoint does not fit this run's model ({name}: checkpoint {had}, "
+                            f"this run {tuple(tensor.shape)}); resume with the overrides it was trained with")
+
+
 def with_task_sampler(cfg: DictConfig, overrides) -> DictConfig:
     """cfg whose sampler (what validation decodes with, so what `best.ckpt` means) is the task's
     preset for this objective when the command line names none (rm_cli/default_sampler.py)."""
@@ -182,6 +216,8 @@ def fit(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, mult
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     module = RMLightningModule(as_container(cfg))
     task = module.task
+    if ckpt_path is not None:
+        check_resume(module, ckpt_path)
     if cfg.get("init_from") and ckpt_path is None:
         init_weights(module, cfg.init_from, cfg.task)
     check_run_dir(ckpt_dir)
