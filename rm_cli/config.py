@@ -106,6 +106,9 @@ def validate_io(cfg: DictConfig) -> None:
         budgets = cfg.scaling_budgets
         _require(OmegaConf.is_list(budgets) and len(budgets) > 0 and all(_is_whole(b) and b >= 1 for b in budgets),
                  f"scaling_budgets must be a list of whole numbers >= 1, got {budgets}")
+        listed = cfg.get("scaling_samplers")  # null: the default list; one name (no brackets) is a list of one
+        _require(listed is None or isinstance(listed, str) or (OmegaConf.is_list(listed) and len(listed) > 0),
+                 f"scaling_samplers must be null or a non-empty list of sampler names, got {listed}")
     if cfg.get("output"):
         written = Path(str(cfg.output)).expanduser().resolve()
         for key in ("prompts", "test_file", "checkpoint"):

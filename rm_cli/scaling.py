@@ -39,6 +39,7 @@ def sampler_configs(names, chosen: DictConfig, chosen_name: str | None = None, n
     that no listed name takes, are refused (they were dropped silently); `sampler=rm` beside a listed rm_solve
     leaves rm_solve as its YAML says."""
     registered = {f"{cls.__module__}.{cls.__qualname__}" for cls in SAMPLERS.values()}
+    names = [names] if isinstance(names, str) else names  # scaling_samplers=rm: one name, not the letters r and m
     out = {}
     for name in compared_by_default() if names is None else [str(n) for n in names]:
         path = sampler_preset(name)

@@ -243,6 +243,8 @@ def test_aggregate_reports_each_subject_and_their_mean():
 def test_unknown_subject_lists_the_valid_ones():
     with pytest.raises(UserError, match="choose from: algebra, counting_and_probability"):
         get_benchmark("minerva_math", subjects="algebra,calculus")
+    with pytest.raises(UserError, match="mmlu has no subject '5'; choose from: abstract_algebra"):  # was a TypeError
+        get_benchmark("mmlu", subjects=5)
 
 
 def test_aggregate_needs_one_score_per_item():

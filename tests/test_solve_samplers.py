@@ -106,6 +106,11 @@ def test_scaling_compares_every_sampler_that_takes_a_budget():
     assert scaling.compared_by_default() == [name for name in names if name not in ("best_of", "rm_edit")]
 
 
+def test_scaling_samplers_given_one_name_without_brackets_is_that_sampler():
+    chosen = OmegaConf.create({"_target_": "rm_cli.samplers.rm.RMSampler", "max_turns": 7})
+    assert list(scaling.sampler_configs("vanilla", chosen)) == ["vanilla"]  # was "unknown sampler 'v'"
+
+
 def test_scaling_takes_presets_and_gives_the_chosen_overrides_to_its_own_entry():
     rm_target = "rm_cli.samplers.rm.RMSampler"
     chosen = OmegaConf.create({"_target_": rm_target, "max_turns": 7, "reveal_per_turn": 3})

@@ -146,6 +146,7 @@ def test_bad_input_is_one_line_and_writes_no_output(text_ckpt, tmp_path, case):
     ("eval", ["scaling=true", "output=DIR.csv"], "scaling=true needs output=FILE.json"),  # the JSON overwrote the CSV
     ("eval", ["scaling=true", "scaling_budgets=[abc]"], "scaling_budgets must be a list of whole numbers >= 1, got ['abc']"),
     ("eval", ["scaling=true", "scaling_budgets=[2.5]"], "scaling_budgets must be a list of whole numbers >= 1"),  # was cut to 2
+    ("eval", ["scaling=true", "scaling_samplers=[]"], "scaling_samplers must be null or a non-empty list"),  # empty files
     ("eval", ["seed=abc"], "seed must be a whole number from 0 to 4294967295, got 'abc'"),  # a TypeError after decoding
     ("infer", ["seed=-1"], "seed must be a whole number from 0 to 4294967295, got -1"),
     ("prepare", ["seed=2.5"], "seed must be null or a whole number from 0 to 4294967295, got 2.5"),

@@ -13,7 +13,8 @@ def pick_subjects(subjects, valid: tuple[str, ...], benchmark: str) -> tuple[str
     """subjects=None (all), "a,b" or a list; unknown names are a UserError listing the valid ones."""
     if subjects is None:
         return valid
-    chosen = [s.strip() for s in subjects.split(",")] if isinstance(subjects, str) else [str(s) for s in subjects]
+    many = not isinstance(subjects, str) and hasattr(subjects, "__iter__")  # a list; anything else is read as text
+    chosen = [str(s) for s in subjects] if many else [s.strip() for s in str(subjects).split(",")]
     unknown = [s for s in chosen if s not in valid]
     if unknown or not chosen:
         raise UserError(f"{benchmark} has no subject {', '.join(map(repr, unknown)) or '(none given)'}; "
