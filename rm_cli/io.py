@@ -150,6 +150,14 @@ def check_free_space(directory, need_bytes: int, what: str) -> None:
                         f"{free / 2**20:.0f} MiB free", path=directory)
 
 
+def json_problem(e: Exception) -> str:
+    """Why json.loads refused a line, in a few words: its own message, or the two failures that are not a
+    JSONDecodeError (a 5,000-digit number exceeds Python's integer limit; deep nesting exceeds the recursion limit)."""
+    if isinstance(e, json.JSONDecodeError):
+        return e.msg
+    return "nested too deeply" if isinstance(e, RecursionError) else str(e).split(";")[0][:80]
+
+
 def file_lines(text: str) -> list[str]:
     """A file's lines as editors and `grep -n` count them: split at \\n only (str.splitlines also splits at
     form feeds, \\x85 and U+2028, which a JSON string may hold, and shifts every later line number)."""
@@ -168,5 +176,5 @@ def jsonl_records(path, what: str, hint: str = ""):
             continue
         try:
             yield n, json.loads(text)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # JSONDecodeError, and the two that are not (json_problem)
             raise UserError(f"not valid JSON{hint}", path=path, line=n) from None

@@ -181,6 +181,12 @@ def test_prompt_files_plain_and_jsonl_with_line_numbers_in_errors(tmp_path):
     bad.write_text('{"prompt": "ok"}\n{"question": "x"}\n')
     with pytest.raises(UserError, match=r'p.jsonl:2: missing or empty "prompt" string'):
         read_prompts(bad)
+    bad.write_text('{"prompt": "ok", "id": ' + "9" * 5000 + '}\n')  # past Python's integer digits: a ValueError
+    with pytest.raises(UserError, match=r"p.jsonl:1: not valid JSON \(Exceeds the limit"):
+        read_prompts(bad)
+    bad.write_text('{"prompt": "ok"}\n' + "[" * 100_000 + "]" * 100_000 + "\n")  # a RecursionError
+    with pytest.raises(UserError, match=r"p.jsonl:2: not valid JSON \(nested too deeply\)"):
+        read_prompts(bad)
     empty = tmp_path / "e.txt"
     empty.write_text("\n  \n")
     with pytest.raises(UserError, match="e.txt: file holds no prompts"):

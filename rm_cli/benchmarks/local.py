@@ -14,6 +14,7 @@ from pathlib import Path
 from rm_cli.benchmarks.base import Benchmark, Item
 from rm_cli.benchmarks.math_answers import grade, latex_pieces_joined, stated_answer
 from rm_cli.errors import UserError
+from rm_cli.io import json_problem
 
 
 class Local(Benchmark, name="local"):
@@ -49,8 +50,9 @@ class Local(Benchmark, name="local"):
 
         try:
             record = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise bad(f"not valid JSON ({e.msg} at column {e.colno})") from None
+        except (ValueError, RecursionError) as e:
+            where = f" at column {e.colno}" if isinstance(e, json.JSONDecodeError) else ""
+            raise bad(f"not valid JSON ({json_problem(e)}{where})") from None
         if not isinstance(record, dict):
             raise bad(f"expected a JSON object with \"prompt\" and \"answer\", got {type(record).__name__}")
         for key in ("prompt", "answer"):

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from rm_cli.errors import UserError
-from rm_cli.io import file_lines
+from rm_cli.io import file_lines, json_problem
 from rm_cli.tasks.sudoku.grid import MASK_ID, is_solved_grid
 
 BLANKS = ".0"
@@ -68,8 +68,8 @@ def read_boards(path, need_solution: bool) -> tuple[torch.Tensor, torch.Tensor |
             continue
         try:
             obj = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise UserError(f"invalid JSON: {e.msg}", path=path, line=number) from None
+        except (ValueError, RecursionError) as e:
+            raise UserError(f"invalid JSON: {json_problem(e)}", path=path, line=number) from None
         if not isinstance(obj, dict) or "board" not in obj:
             raise UserError('expected an object with a "board" field', path=path, line=number)
         boards.append(parse_board(obj["board"], path, number))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rm_cli.errors import UserError
-from rm_cli.io import file_lines
+from rm_cli.io import file_lines, json_problem
 
 BUILDERS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 
@@ -56,8 +56,8 @@ def _bad_json_line(p: Path) -> tuple[int, str] | None:
                 continue
             try:
                 obj = json.loads(text)
-            except json.JSONDecodeError as e:
-                return number, f"not valid JSON ({e.msg})"
+            except (ValueError, RecursionError) as e:
+                return number, f"not valid JSON ({json_problem(e)})"
             if not isinstance(obj, dict):
                 return number, f"expected a JSON object, got {type(obj).__name__}"
             for key in ("prompt", "answer"):
@@ -157,8 +157,8 @@ def read_prompts(path) -> list[Record]:
             continue
         try:
             obj = json.loads(s)
-        except json.JSONDecodeError as e:
-            raise UserError(f"not valid JSON ({e.msg})", path=path, line=number) from None
+        except (ValueError, RecursionError) as e:
+            raise UserError(f"not valid JSON ({json_problem(e)})", path=path, line=number) from None
         if not isinstance(obj, dict):
             raise UserError(f"expected a JSON object with a \"prompt\", got {type(obj).__name__}", path=path, line=number)
         prompt = obj.get("prompt")
