@@ -42,6 +42,7 @@ class RMLightningModule(L.LightningModule):
         self.rm_loss = RMLoss(**self.cfg.loss)
         self.corruption = instantiate(self.cfg.corruption)
         self.sampler = instantiate(self.cfg.sampler)
+        self._val_rows: list[torch.Tensor] = []  # one row per validation example, scored at the epoch's end
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.model.parameters())
@@ -109,19 +110,37 @@ class RMLightningModule(L.LightningModule):
         if "cuda" in states and torch.cuda.is_available() and len(states["cuda"]) == torch.cuda.device_count():
             torch.cuda.set_rng_state_all(states["cuda"])
 
+    def on_validation_epoch_start(self) -> None:
+        self._val_rows = []
+
     def validation_step(self, batch, batch_idx):
         inputs, editable, gold, index = batch
         # each example's own draws (temperature > 0), as `rm eval` seeds them: val/* must not depend on
         # val.batch_size or on which examples share a batch
         result = self.sampler(self.model, inputs, editable, seeds=index + self.cfg.seed * 1_000_003)
-        exact = self.task.validation_correct(result.tokens, gold, editable).float().mean() * 100
+        exact = self.task.validation_correct(result.tokens, gold, editable)
         # over the editable positions only (until 2026-12-07 the fixed prompt counted as right: 144 + 56 text
         # positions logged 72 % for a model with no answer token right)
-        accuracy = ((result.tokens == gold) & editable).sum() / editable.sum().clamp(min=1) * 100
-        n = inputs.shape[0]
-        self.log("val/exact", exact, batch_size=n, prog_bar=True, sync_dist=True)
-        self.log("val/token_acc", accuracy, batch_size=n, sync_dist=True)
-        self.log("val/nfe", result.nfe.float().mean(), batch_size=n, sync_dist=True)
+        right = ((result.tokens == gold) & editable).sum(-1)
+        self._val_rows.append(torch.stack([index, exact, right, editable.sum(-1), result.nfe.to(index.device)], 1).double())
+
+    def on_validation_epoch_end(self) -> None:
+        """val/exact and val/nfe: means over the validation examples; val/token_acc: the share of their editable
+        positions decoded right. Under DDP, Lightning's sampler pads the set to split evenly over the devices,
+        repeating a few examples: gathered by index, each counts once, so val/* do not depend on the device count."""
+        if not self._val_rows:
+            return
+        rows = torch.cat(self._val_rows)
+        self._val_rows = []
+        if self._trainer is not None and self._trainer.world_size > 1:  # None: a test calls the hooks directly
+            rows = self.all_gather(rows).reshape(-1, rows.shape[1])  # every rank holds as many rows (the padding)
+        order = torch.argsort(rows[:, 0], stable=True)
+        first = torch.ones(len(order), dtype=torch.bool, device=rows.device)
+        first[1:] = rows[order[1:], 0] != rows[order[:-1], 0]
+        rows = rows[order[first]]
+        self.log("val/exact", rows[:, 1].mean() * 100, prog_bar=True, sync_dist=True)  # the same on every rank
+        self.log("val/token_acc", rows[:, 2].sum() / rows[:, 3].sum().clamp(min=1) * 100, sync_dist=True)
+        self.log("val/nfe", rows[:, 4].mean(), sync_dist=True)
 
     def configure_optimizers(self):
         o = self.cfg.optim

@@ -39,10 +39,16 @@ def train_losses(run_dir) -> list[float]:
         return [float(row["train/loss"]) for row in csv.DictReader(f) if row.get("train/loss")]
 
 
+def logged(run_dir, key: str) -> float:
+    with open(run_dir / "logs" / "metrics.csv") as f:
+        return [float(row[key]) for row in csv.DictReader(f) if row.get(key)][-1]
+
+
 def test_ddp_on_two_cpu_processes_matches_one_process(tmp_path):
     ddp = tmp_path / "ddp"
+    odd = "task.val_size=7"  # split over 2 devices, Lightning's sampler pads it to 8: each example must count once
     proc = run_cli("train", "task=sudoku", "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2",
-                   "trainer.precision=32-true", f"run_dir={ddp}", *SMALL)
+                   "trainer.precision=32-true", f"run_dir={ddp}", *SMALL, odd)
     assert proc.returncode == 0, proc.stderr[-3000:]
 
     # Both ranks ran: each logs its final step (and rank 0 cannot step without rank 1 in the group).
@@ -59,12 +65,14 @@ def test_ddp_on_two_cpu_processes_matches_one_process(tmp_path):
     assert (summary["world_size"], summary["batch_size"], summary["micro_batch_size"], summary["steps"]) == (2, 16, 8, 6)
 
     single = tmp_path / "single"
-    assert fit_here(single)["world_size"] == 1
+    assert fit_here(single, odd)["world_size"] == 1
     one, two = train_losses(single), train_losses(ddp)
     assert len(one) == len(two) == 6
     assert abs(one[-1] - one[0]) > 0.05  # training moved the loss: the comparison below is not trivial
     for a, b in zip(one, two):  # the logged DDP loss is the mean over both ranks, i.e. over the global batch
         assert abs(a - b) < 1e-4 * abs(a), (one, two)
+    for key in ("val/exact", "val/token_acc", "val/nfe"):  # over the 7 examples, each once, on both
+        assert logged(single, key) == pytest.approx(logged(ddp, key), abs=1e-4), key
 
 
 def test_a_global_batch_that_does_not_split_evenly_is_refused_before_the_model_is_built(tmp_path, monkeypatch):

@@ -178,8 +178,35 @@ def test_validation_token_accuracy_counts_the_editable_positions_only():
     module.task.validation_correct = lambda tokens, gold, editable: torch.zeros(2, dtype=torch.bool)
     logged = {}
     module.log = lambda name, value, **kw: logged.__setitem__(name, float(value))
+    module.on_validation_epoch_start()
     module.validation_step((gold, editable, gold, torch.arange(2)), 0)
-    assert logged["val/token_acc"] == pytest.approx(50.0)
+    module.on_validation_epoch_end()
+    assert logged["val/token_acc"] == pytest.approx(50.0) and logged["val/exact"] == 0.0
+
+
+def test_validation_counts_each_example_once_and_pools_token_accuracy_over_examples():
+    """Under DDP the sampler repeats examples to split the set evenly: a repeated index counts once. Token accuracy
+    is over all editable positions (a per-batch mean weighted by examples over-weighted short answers)."""
+    from rm_cli.samplers.base import SampleResult
+
+    module = RMLightningModule(train_config("task=sudoku", *TINY))
+    gold = torch.ones(3, 6, dtype=torch.long)
+    editable = torch.zeros_like(gold, dtype=torch.bool)
+    editable[0, :1] = True  # example 0: one editable position, right
+    editable[1:, :4] = True  # examples 1 and 2: four each, all wrong
+    decoded = torch.where(editable & (torch.arange(3) > 0).view(3, 1), 0, gold)
+    module.sampler = lambda model, inputs, editable, seeds: SampleResult(decoded[seeds % 1_000_003],
+                                                                         torch.ones(len(seeds)), *[torch.zeros(1, len(seeds))] * 3)
+    module.task.validation_correct = lambda tokens, gold, editable: ((tokens == gold) | ~editable).all(-1)
+    logged = {}
+    module.log = lambda name, value, **kw: logged.__setitem__(name, float(value))
+    module.on_validation_epoch_start()
+    for rows in ([0, 1], [2, 0]):  # example 0 again: the padding of an uneven split
+        index = torch.tensor(rows)
+        module.validation_step((gold[index], editable[index], gold[index], index), 0)
+    module.on_validation_epoch_end()
+    assert logged["val/exact"] == pytest.approx(100 / 3)  # 1 of 3 examples, not 2 of 4
+    assert logged["val/token_acc"] == pytest.approx(100 / 9)  # 1 of 9 positions
 
 
 def test_validation_draws_do_not_depend_on_the_validation_batch():
