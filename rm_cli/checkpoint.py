@@ -26,6 +26,8 @@ def load_checkpoint(path, task_cfg):
         path = shipped_checkpoint(task_cfg.name, task_cfg.get("mode"))
         if path is None:
             raise UserError(f"no checkpoint given and none ships for task {task_cfg.name!r}; pass checkpoint=PATH")
+    if not str(path).strip():  # Path("") is ".", which read as "not an exported model folder"
+        raise UserError("checkpoint= is empty; give a .ckpt file or a folder written by rm export")
     path = Path(path)
     if path.is_dir():  # a folder written by `rm export`
         from rm_cli.hf_export import read_export
@@ -39,8 +41,10 @@ def load_checkpoint(path, task_cfg):
         except Exception as e:  # a torch.load failure can be any of a dozen types
             raise UserError(f"not a readable checkpoint ({e.__class__.__name__})", path=path) from None
     cfg = ckpt.get("hyper_parameters", {}).get("cfg") if isinstance(ckpt, dict) else None
-    if not isinstance(cfg, dict) or "state_dict" not in ckpt:
+    if not isinstance(cfg, dict):
         raise UserError("not an rm checkpoint (no rm config inside)", path=path)
+    if not isinstance(ckpt.get("state_dict"), dict):
+        raise UserError("the checkpoint holds an rm config but no weights (state_dict)", path=path)
     missing = [key for key in ("task", "backbone", "history", "objective") if not cfg.get(key)]
     if missing:  # an edited or damaged export: the model cannot be built from it
         raise UserError(f"the checkpoint's rm config lacks {', '.join(missing)}", path=path)

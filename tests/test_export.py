@@ -86,3 +86,13 @@ def test_an_export_whose_rm_config_lost_keys_is_one_line(checkpoint, tmp_path, d
     (out / "config.json").write_text(json.dumps(config))
     with pytest.raises(UserError, match=f"the checkpoint's rm config lacks {missing}$"):
         load_checkpoint(out, TASK)
+
+
+def test_an_empty_checkpoint_path_and_a_checkpoint_without_weights_say_so(checkpoint, tmp_path):
+    with pytest.raises(UserError, match="^checkpoint= is empty; give a .ckpt file or a folder written by rm export$"):
+        load_checkpoint("", TASK)  # read as the folder '.': "not an exported model folder"
+    ckpt = torch.load(checkpoint, weights_only=True)
+    del ckpt["state_dict"]
+    torch.save(ckpt, tmp_path / "no_weights.ckpt")
+    with pytest.raises(UserError, match="holds an rm config but no weights"):  # was "no rm config inside"
+        load_checkpoint(tmp_path / "no_weights.ckpt", TASK)

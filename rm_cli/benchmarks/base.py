@@ -31,7 +31,8 @@ def get_benchmark(name: str, **options) -> "Benchmark":
     if name not in BENCHMARKS:
         raise UserError(f"unknown benchmark {name!r}; choose one of: {', '.join(sorted(BENCHMARKS))}")
     cls = BENCHMARKS[name]
-    accepted = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    accepted = [name for name, p in inspect.signature(cls.__init__).parameters.items()  # not object's *args, **kwargs
+                if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
     unknown = sorted(set(options) - set(accepted))
     if unknown:
         takes = f"it takes: {', '.join(accepted)}" if accepted else "it takes none"
