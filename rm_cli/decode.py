@@ -17,6 +17,8 @@ def on_device(module, device: str):
         target = torch.device(device)
         if target.type == "cuda" and not torch.cuda.is_available():
             raise UserError(f"device={device} but no CUDA device is available; use device=cpu")
+        if target.type == "mps" and not torch.backends.mps.is_available():  # torch raised only when moving the model
+            raise UserError(f"device={device} but this torch has no MPS (Apple GPU) device; use device=cpu")
     except RuntimeError as e:
         raise UserError(f"device={device!r} is not a device torch knows ({str(e).splitlines()[0]})") from None
     return module.to(target)

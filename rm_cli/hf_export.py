@@ -102,7 +102,10 @@ def write_export(module, out, source: str) -> None:
 
     def fill(folder: Path) -> None:
         (folder / CONFIG).write_text(json.dumps(config, indent=2) + "\n")
-        save_file(weights, str(folder / WEIGHTS), metadata={"format": "pt"})
+        try:
+            save_file(weights, str(folder / WEIGHTS), metadata={"format": "pt"})
+        except SafetensorError as e:  # its I/O failures (a full disk) come as this, not as OSError
+            raise UserError(f"cannot write {WEIGHTS}: {str(e).splitlines()[0][:200]}", path=out) from None
         (folder / "vocab.json").write_text(json.dumps(vocab, indent=2) + "\n")
         (folder / "special_tokens_map.json").write_text(json.dumps({"mask_token": mask_token}) + "\n")
         (folder / "README.md").write_text(model_card(config))

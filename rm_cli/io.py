@@ -80,6 +80,9 @@ def atomic_write_dir(path, fill) -> None:
                 _fsync(item)
         tmp.chmod(0o755)
         os.replace(tmp, target)
+    except OSError as e:  # a full disk, a quota: nothing is left behind
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise UserError(f"cannot write: {e.strerror or e}", path=path) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -112,3 +112,15 @@ def test_a_failed_write_is_one_line_and_leaves_the_old_file(tmp_path):
 def test_an_output_ending_in_a_slash_is_refused(tmp_path):
     with pytest.raises(UserError, match="output names a folder"):
         check_writable(f"{tmp_path}/new/")
+
+
+def test_a_folder_write_that_fails_midway_is_one_line_and_leaves_nothing(tmp_path):
+    import errno
+
+    def full_disk(folder):
+        (folder / "a.txt").write_text("a")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with pytest.raises(UserError, match="out: cannot write: No space left on device"):
+        atomic_write_dir(tmp_path / "out", full_disk)
+    assert list(tmp_path.iterdir()) == []

@@ -215,3 +215,19 @@ def test_tied_confidences_decode_the_same_alone_as_in_a_batch(name):
     together = decode_examples(sampler, CountingModel(), examples, batch_size=2).tokens
     assert torch.equal(alone, together)
     assert alone[0, 5:10].tolist() == [(5 + i) % 5 for i in range(5)]  # left to right: 0, 1, 2, 3, 4
+
+
+@pytest.mark.parametrize("name", ["vanilla", "topk_margin", "entropy", "remdm"])
+def test_a_step_count_below_one_names_the_option_the_config_has(name):
+    with pytest.raises(UserError, match=r"^sampler.steps must be >= 1, got -3$"):  # was 'sampler.max_turns'
+        get_sampler(name, steps=-3)
+
+
+def test_a_device_this_torch_lacks_is_one_line():
+    from rm_cli.decode import on_device
+
+    for device, message in (("cuda", "no CUDA device is available"), ("mps", "no MPS"), ("tpu9", "not a device torch knows")):
+        if (device == "cuda" and torch.cuda.is_available()) or (device == "mps" and torch.backends.mps.is_available()):
+            continue
+        with pytest.raises(UserError, match=message):
+            on_device(torch.nn.Linear(2, 2), device)
