@@ -57,7 +57,7 @@ def sampler_configs(names, chosen: DictConfig, chosen_name: str | None = None, n
         what = chosen_name or str(chosen.get("_target_"))
         raise UserError(f"sampler={what} (with its overrides) is not among the compared samplers ({', '.join(out)}); "
                         f"add {what} to scaling_samplers, or drop sampler= to compare the list as it is")
-    if not placed and not named and not edited and "rm" in out and chosen_name and sampler_preset(chosen_name).is_file():
+    if not same_class and not named and not edited and "rm" in out and chosen_name and sampler_preset(chosen_name).is_file():
         # the task's own RM decoder of another class (image: rm_edit) stands in for the listed rm, as rm_solve does
         return {(chosen_name if name == "rm" else name): (chosen if name == "rm" else cfg) for name, cfg in out.items()}
     if placed:

@@ -106,6 +106,12 @@ def test_scaling_compares_every_sampler_that_takes_a_budget():
     assert scaling.compared_by_default() == [name for name in names if name not in ("best_of", "rm_edit")]
 
 
+def test_the_default_preset_of_rms_class_leaves_a_listed_rm_and_rm_solve_as_they_are():
+    chosen = OmegaConf.load(conf_dir() / "sampler" / "rm_solve.yaml")  # task.mode=solve's default, not named
+    both = scaling.sampler_configs(["rm", "rm_solve"], chosen, chosen_name="rm_solve")
+    assert list(both) == ["rm", "rm_solve"] and both["rm"].reveal_per_turn is None
+
+
 def test_scaling_samplers_given_one_name_without_brackets_is_that_sampler():
     chosen = OmegaConf.create({"_target_": "rm_cli.samplers.rm.RMSampler", "max_turns": 7})
     assert list(scaling.sampler_configs("vanilla", chosen)) == ["vanilla"]  # was "unknown sampler 'v'"

@@ -95,9 +95,11 @@ def check_resume(module: RMLightningModule, path: str) -> None:
     if not isinstance(saved_cfg, dict) or not isinstance(ckpt.get("state_dict"), dict):
         raise UserError(f"resume={path}: not an rm checkpoint (no rm config inside)")
     own = module.cfg
+    saved_history, asked_history = _history_settings(saved_cfg.get("history")), _history_settings(own.history)
+    shared = set(saved_history) & set(asked_history)  # a key an older config lacks is not compared
     for key, saved, asked in (("task", saved_cfg.get("task", {}).get("name"), own.task.name),
                               ("objective", saved_cfg.get("objective"), own.objective),
-                              ("history", _history_settings(saved_cfg.get("history")), _history_settings(own.history))):
+                              ("history", {k: saved_history[k] for k in shared}, {k: asked_history[k] for k in shared})):
         if saved != asked:
             shown = (saved.get("name"), asked.get("name")) if key == "history" and saved.get("name") != asked.get("name") \
                 else (saved, asked)
