@@ -24,15 +24,8 @@ def last_boxed(text: str) -> str | None:
     open_at = rest.find("{")
     if open_at < 0 or rest[:open_at].strip():
         return None
-    depth = 0
-    for i in range(open_at, len(rest)):
-        if rest[i] == "{":
-            depth += 1
-        elif rest[i] == "}":
-            depth -= 1
-            if depth == 0:
-                return rest[open_at + 1:i]
-    return None  # unbalanced: the completion was cut off inside the box
+    end = _group_end(rest, open_at)
+    return None if end is None else rest[open_at + 1:end - 1]  # None: cut off inside the box
 
 
 def _last_match(pattern: str, text: str) -> str | None:
@@ -99,12 +92,8 @@ def _unwrap(s: str, command: str) -> str:
         j = s.find(key, i)
         if j < 0:
             return "".join(out) + s[i:]
-        depth, k = 0, j + len(key) - 1
-        while k < len(s):
-            depth += {"{": 1, "}": -1}.get(s[k], 0)
-            if depth == 0:
-                break
-            k += 1
+        end = _group_end(s, j + len(key) - 1)
+        k = len(s) if end is None else end - 1  # unbalanced: the rest is the argument
         out.append(s[i:j] + s[j + len(key):k])
         i = k + 1
 
