@@ -6,10 +6,11 @@ import importlib.util
 import inspect
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import ClassVar
 
+from rm_cli.benchmarks.math_answers import latex_pieces_joined
 from rm_cli.errors import UserError
 
 BENCHMARKS: dict[str, type["Benchmark"]] = {}
@@ -24,6 +25,13 @@ class Item:
     prompt: str  # what the model conditions on (no few-shot examples)
     reference: str  # gold answer / letter / test code, in the form score() compares against
     meta: dict = field(default_factory=dict)
+
+
+def read_back_as_latex(item: Item, completion: str, read_back: Callable[[str], str]) -> tuple[Item, str]:
+    """as_written_by for benchmarks that compare answers as text (MATH, local): the reference as the tokenizer
+    writes it back ('Tom' -> 'tom'), and LaTeX's word pieces joined in both ('\\ boxed {' is '\\boxed{'), so that
+    the completion's box is found and the gold tokens compare equal."""
+    return replace(item, reference=latex_pieces_joined(read_back(item.reference))), latex_pieces_joined(completion)
 
 
 def get_benchmark(name: str, **options) -> "Benchmark":

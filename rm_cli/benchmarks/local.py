@@ -8,11 +8,10 @@ as GSM8K is (the completion's final number), any other as MATH is (normalised ex
 """
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
-from rm_cli.benchmarks.base import Benchmark, Item
-from rm_cli.benchmarks.math_answers import grade, latex_pieces_joined, stated_answer
+from rm_cli.benchmarks.base import Benchmark, Item, read_back_as_latex
+from rm_cli.benchmarks.math_answers import grade, stated_answer
 from rm_cli.errors import UserError
 from rm_cli.io import json_problem
 
@@ -68,11 +67,7 @@ class Local(Benchmark, name="local"):
         return Item(id=str(item_id), prompt=prompt, reference=stated_answer(answer) or answer.strip(),
                     meta={"answer": answer, "line": number})
 
-    def as_written_by(self, item: Item, completion: str, read_back) -> tuple[Item, str]:
-        """The reference as the tokenizer writes it back ('Tom' -> 'tom'), as `rm eval task=text` grades its
-        own test file, and LaTeX's word pieces joined in both ('\\ boxed {'); grade() joins those of numbers."""
-        return (replace(item, reference=latex_pieces_joined(read_back(item.reference))),
-                latex_pieces_joined(completion))
+    as_written_by = staticmethod(read_back_as_latex)  # as `rm eval task=text` grades its own file; grade() joins numbers
 
     def score(self, item: Item, completion: str) -> dict:
         extracted, correct = grade(completion, item.reference)

