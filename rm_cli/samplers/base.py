@@ -118,6 +118,7 @@ class Sampler:
     samples_tokens: ClassVar[bool] = False  # decide() takes its tokens from ctx.pick: temperature works
     wraps_another: ClassVar[bool] = False  # runs another sampler (best_of): compared only when named
     one_task: ClassVar[bool] = False  # decodes one task's layout (rm_edit: image edits): compared only when named
+    turns_option: ClassVar[str] = "max_turns"  # the config key that sets max_turns (vanilla's and remdm's: steps)
 
     def __init_subclass__(cls, name: str = "", **kw):
         super().__init_subclass__(**kw)
@@ -131,7 +132,7 @@ class Sampler:
     def __init__(self, max_turns: int = 32, fill_at_end: bool = True, stop_at_fixed_point: bool = True,
                  block_size: int | None = None, temperature: float = 0.0):
         if max_turns < 1:
-            raise UserError(f"sampler.max_turns must be >= 1, got {max_turns}")
+            raise UserError(f"sampler.{self.turns_option} must be >= 1, got {max_turns}")
         if block_size is not None and (block_size < 1 or not self.reveals_by_block):
             raise UserError(f"sampler.block_size must be null or >= 1 (and only rm and vanilla decode by block), "
                             f"got {block_size} for sampler {self.name!r}")

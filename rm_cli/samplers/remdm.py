@@ -29,10 +29,10 @@ SCHEDULES = ("cap", "rescale", "conf", "loop")
 
 
 class ReMDMSampler(Sampler, name="remdm"):
+    turns_option = "steps"
+
     def __init__(self, steps: int = 16, schedule: str = "cap", eta: float = 0.02, t_on: float = 0.55,
                  t_off: float = 0.05, alpha_on: float = 0.9, fill_at_end: bool = True, stop_at_fixed_point: bool = True):
-        if steps < 1:  # the base would name its own max_turns, which remdm's config does not have
-            raise UserError(f"sampler.steps must be >= 1, got {steps}")
         super().__init__(max_turns=steps, fill_at_end=fill_at_end, stop_at_fixed_point=stop_at_fixed_point)
         if schedule not in SCHEDULES:
             raise UserError(f"sampler.schedule={schedule!r} is not one of: {', '.join(SCHEDULES)}")

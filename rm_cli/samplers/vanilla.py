@@ -7,18 +7,16 @@ schedule within them."""
 
 import torch
 
-from rm_cli.errors import UserError
 from rm_cli.samplers.base import Sampler, TurnContext, top_k_per_row, turns_of_block
 
 
 class VanillaSampler(Sampler, name="vanilla"):
     reveals_by_block = True
     samples_tokens = True
+    turns_option = "steps"
 
     def __init__(self, steps: int = 16, fill_at_end: bool = True, stop_at_fixed_point: bool = True,
                  block_size: int | None = None, temperature: float = 0.0):
-        if steps < 1:  # the base would name its own max_turns, which vanilla's config does not have
-            raise UserError(f"sampler.steps must be >= 1, got {steps}")
         super().__init__(max_turns=steps, fill_at_end=fill_at_end, stop_at_fixed_point=stop_at_fixed_point,
                          block_size=block_size, temperature=temperature)
         self.steps = steps
