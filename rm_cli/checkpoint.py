@@ -16,6 +16,30 @@ def shipped_checkpoint(task_name: str, mode: str | None) -> Path | None:
     return path if path.is_file() else None
 
 
+def read_checkpoint_file(path, where, mmap: bool = False) -> tuple[dict, dict]:
+    """(the checkpoint dict, its rm config) of a .ckpt file; errors name `where` (the path, or `resume=PATH`).
+    mmap: tensors stay on disk until read (a resume check compares shapes only)."""
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+    except Exception as e:  # a torch.load failure can be any of a dozen types
+        raise UserError(f"not a readable checkpoint ({e.__class__.__name__})", path=where) from None
+    return ckpt, rm_config(ckpt, where)
+
+
+def rm_config(ckpt, where) -> dict:
+    """The rm config a checkpoint dict (a .ckpt file's or an export's) holds, checked: it has weights and the
+    keys the model is built from."""
+    cfg = ckpt.get("hyper_parameters", {}).get("cfg") if isinstance(ckpt, dict) else None
+    if not isinstance(cfg, dict):
+        raise UserError("not an rm checkpoint (no rm config inside)", path=where)
+    if not isinstance(ckpt.get("state_dict"), dict):
+        raise UserError("the checkpoint holds an rm config but no weights (state_dict)", path=where)
+    missing = [key for key in ("task", "backbone", "history", "objective") if not cfg.get(key)]
+    if missing:  # an edited or damaged export: the model cannot be built from it
+        raise UserError(f"the checkpoint's rm config lacks {', '.join(missing)}", path=where)
+    return cfg
+
+
 def load_checkpoint(path, task_cfg):
     """Returns the RMLightningModule of `path` (a .ckpt, a folder written by `rm export`, or None for the
     shipped one), checked against `task_cfg`."""
@@ -33,21 +57,11 @@ def load_checkpoint(path, task_cfg):
         from rm_cli.hf_export import read_export
 
         ckpt = read_export(path)
+        cfg = rm_config(ckpt, path)
     elif not path.is_file():
         raise UserError("no such checkpoint file", path=path)
     else:
-        try:
-            ckpt = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as e:  # a torch.load failure can be any of a dozen types
-            raise UserError(f"not a readable checkpoint ({e.__class__.__name__})", path=path) from None
-    cfg = ckpt.get("hyper_parameters", {}).get("cfg") if isinstance(ckpt, dict) else None
-    if not isinstance(cfg, dict):
-        raise UserError("not an rm checkpoint (no rm config inside)", path=path)
-    if not isinstance(ckpt.get("state_dict"), dict):
-        raise UserError("the checkpoint holds an rm config but no weights (state_dict)", path=path)
-    missing = [key for key in ("task", "backbone", "history", "objective") if not cfg.get(key)]
-    if missing:  # an edited or damaged export: the model cannot be built from it
-        raise UserError(f"the checkpoint's rm config lacks {', '.join(missing)}", path=path)
+        ckpt, cfg = read_checkpoint_file(path, path)
     _check_same_task(cfg.get("task", {}), task_cfg, path)
     command_task = instantiate(task_cfg)
     if cfg.get("task", {}).get("name") == command_task.name:

@@ -17,6 +17,7 @@ is the paper's plain weightless RMSNorm (inputs at RMS 1).
 
 import torch
 import torch.nn.functional as F
+from omegaconf import OmegaConf
 from torch import nn
 
 
@@ -145,14 +146,25 @@ class WindowedHistory(nn.Module):
         return window, window[:, 0]
 
 
+# what a history config from before these keys existed meant (checkpoints keep the config they were trained with)
+OLDER_CONFIG_DEFAULTS = {"kind": "recurrence", "rescale": True}
+
+
+def history_settings(cfg) -> dict:
+    """A `history` config as a plain dict, with the keys older configs lack at the values they had."""
+    plain = OmegaConf.to_container(cfg) if OmegaConf.is_config(cfg) else dict(cfg or {})
+    return {**OLDER_CONFIG_DEFAULTS, **plain}
+
+
 def make_history(cfg, dim: int) -> nn.Module | None:
-    """The history module a `history` config names (None when off); old configs lack `kind` and `rescale`."""
-    if not cfg.enabled:
+    """The history module a `history` config names (None when off)."""
+    cfg = history_settings(cfg)
+    if not cfg["enabled"]:
         return None
-    kind = cfg.get("kind", "recurrence")
+    kind = cfg["kind"]
     if kind == "recurrence":
-        return HistoryReference(dim, gamma=cfg.gamma, rotate=cfg.rotate, rope_base=cfg.rope_base,
-                                rescale=cfg.get("rescale", True))
+        return HistoryReference(dim, gamma=cfg["gamma"], rotate=cfg["rotate"], rope_base=cfg["rope_base"],
+                                rescale=cfg["rescale"])
     if kind == "window":
-        return WindowedHistory(dim, window=cfg.window, decay=cfg.decay)
+        return WindowedHistory(dim, window=cfg["window"], decay=cfg["decay"])
     raise ValueError(f"history.kind must be 'recurrence' (paper) or 'window' (released code), got {kind!r}")

@@ -28,12 +28,13 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
 from rm_cli import default_sampler
-from rm_cli.checkpoint import load_checkpoint
+from rm_cli.checkpoint import load_checkpoint, read_checkpoint_file
 from rm_cli.checkpoint_io import AtomicCheckpointIO
 from rm_cli.config import validate_train
 from rm_cli.decode import decode_examples
 from rm_cli.errors import UserError
 from rm_cli.global_batch import GlobalBatchStream
+from rm_cli.history import history_settings
 from rm_cli.io import atomic_write_json, check_free_space, check_run_dir, remove_stale_temporaries
 from rm_cli.lightning_module import RMLightningModule, as_container
 from rm_cli.progress import training_progress_bar
@@ -77,25 +78,13 @@ def init_weights(module: RMLightningModule, path: str, task_cfg) -> None:
         raise UserError(f"init_from={path}: its model does not fit this run's backbone/history ({detail})") from None
 
 
-def _history_settings(history) -> dict:
-    """A history config with the keys older checkpoints lack at the values they had (kind, rescale)."""
-    plain = OmegaConf.to_container(history) if OmegaConf.is_config(history) else dict(history or {})
-    return {"kind": "recurrence", "rescale": True, **plain}
-
-
 def check_resume(module: RMLightningModule, path: str) -> None:
     """resume= names a checkpoint this run can continue: readable, the same task, objective and history, and the
     same parameter shapes. Lightning's own load fails later with a size-mismatch or zip-reader traceback, and a
     changed history (no parameters of its own) would continue silently as another method."""
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except Exception as e:  # a torch.load failure can be any of a dozen types
-        raise UserError(f"resume={path}: not a readable checkpoint ({e.__class__.__name__})") from None
-    saved_cfg = ckpt.get("hyper_parameters", {}).get("cfg") if isinstance(ckpt, dict) else None
-    if not isinstance(saved_cfg, dict) or not isinstance(ckpt.get("state_dict"), dict):
-        raise UserError(f"resume={path}: not an rm checkpoint (no rm config inside)")
+    ckpt, saved_cfg = read_checkpoint_file(path, f"resume={path}", mmap=True)
     own = module.cfg
-    saved_history, asked_history = _history_settings(saved_cfg.get("history")), _history_settings(own.history)
+    saved_history, asked_history = history_settings(saved_cfg.get("history")), history_settings(own.history)
     shared = set(saved_history) & set(asked_history)  # a key an older config lacks is not compared
     for key, saved, asked in (("task", saved_cfg.get("task", {}).get("name"), own.task.name),
                               ("objective", saved_cfg.get("objective"), own.objective),
