@@ -1,13 +1,16 @@
 """A Hydra callback that tabulates a training sweep: one CSV row per run, mean +- std per point.
 
 Runs that differ only in `seed` form one point. Reads each run's summary.json, so it works
-with any launcher (basic, joblib, submitit) once all jobs have finished.
+with any launcher (basic, joblib, submitit) once all jobs have finished. A sweep folder can be reused
+(a fixed hydra.sweep.dir, or two sweeps in the same second): only summaries written since this sweep
+started are read, so an older sweep's runs never join its table.
 """
 
 import csv
 import io
 import json
 import statistics
+import time
 from pathlib import Path
 
 from hydra.experimental.callback import Callback
@@ -39,9 +42,15 @@ def point_name(summary: dict) -> str:
     return " ".join(overrides) or "(defaults)"
 
 
-def summarize(sweep_dir) -> tuple[list[dict], dict[str, dict]]:
+def summary_files(sweep_dir, since: float | None = None) -> list[Path]:
+    """summary.json files under sweep_dir (written at or after `since`, a time.time(), when given), in job order."""
+    files = [p for p in Path(sweep_dir).glob("**/summary.json") if since is None or p.stat().st_mtime >= since]
+    return sorted(files, key=lambda p: [(0, int(x), "") if x.isdigit() else (1, 0, x) for x in p.parts])
+
+
+def summarize(sweep_dir, since: float | None = None) -> tuple[list[dict], dict[str, dict]]:
     """(per-run rows, per-point {column: (mean, std, n)}) for the summary.json files under sweep_dir."""
-    runs = [json.loads(p.read_text()) for p in sorted(Path(sweep_dir).glob("**/summary.json"))]
+    runs = [json.loads(p.read_text()) for p in summary_files(sweep_dir, since)]
     names = columns(runs)
     rows = [{"point": point_name(s), "seed": s.get("seed"), **{c: _get(s, c) for c in names}} for s in runs]
     points: dict[str, dict] = {}
@@ -56,8 +65,8 @@ def summarize(sweep_dir) -> tuple[list[dict], dict[str, dict]]:
     return rows, points
 
 
-def write_summary(sweep_dir, console: Console | None = None) -> Path | None:
-    rows, points = summarize(sweep_dir)
+def write_summary(sweep_dir, console: Console | None = None, since: float | None = None) -> Path | None:
+    rows, points = summarize(sweep_dir, since)
     if not rows:
         return None
     buffer = io.StringIO()
@@ -79,5 +88,11 @@ def write_summary(sweep_dir, console: Console | None = None) -> Path | None:
 
 
 class SweepSummary(Callback):
+    def __init__(self) -> None:
+        self.started: float | None = None
+
+    def on_multirun_start(self, config, **kwargs) -> None:
+        self.started = time.time() - 1.0  # a file system's clock can trail time.time() by a tick
+
     def on_multirun_end(self, config, **kwargs) -> None:
-        write_summary(config.hydra.sweep.dir)
+        write_summary(config.hydra.sweep.dir, since=self.started)

@@ -35,3 +35,33 @@ def test_the_columns_are_the_metrics_the_task_reports(tmp_path):
     assert points["(defaults)"]["test.precision_pct"][0] == 55.5
     header = write_summary(tmp_path).read_text().splitlines()[0]
     assert header == "point,seed,best_val_exact_pct,test.success_pct,test.precision_pct,params,wall_time_s,cpu_time_s,steps"
+
+
+def test_a_reused_sweep_folder_tabulates_only_this_sweeps_runs(tmp_path):
+    """A fixed hydra.sweep.dir held an earlier sweep's job 2 (seed=7); it joined the new sweep's table."""
+    import os
+    import time
+
+    from rm_cli.sweep_summary import SweepSummary
+    _run(tmp_path, "2", ["history=off"], 7, 10.0)
+    old = time.time() - 3600
+    os.utime(tmp_path / "2" / "summary.json", (old, old))
+    callback = SweepSummary()
+    callback.on_multirun_start(config=None)
+    for i, seed in enumerate([0, 1]):
+        _run(tmp_path, str(i), ["history=off"], seed, 90.0)
+
+    class Sweep:
+        class hydra:
+            class sweep:
+                dir = tmp_path
+    callback.on_multirun_end(Sweep)
+    rows = (tmp_path / "sweep_summary.csv").read_text().splitlines()[1:]
+    assert [r.split(",")[1] for r in rows] == ["0", "1"]
+    assert len(summarize(tmp_path)[0]) == 3  # without a start time, every summary under the folder
+
+
+def test_runs_are_listed_in_job_order(tmp_path):
+    for job in [10, 2, 1]:
+        _run(tmp_path, str(job), ["history=off"], job, 50.0)
+    assert [r["seed"] for r in summarize(tmp_path)[0]] == [1, 2, 10]
