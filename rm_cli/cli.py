@@ -57,6 +57,15 @@ def usage(prog: str) -> str:
     return "\n".join(lines)
 
 
+MULTIRUN_FLAGS = ("-m", "--multirun")
+
+
+def flags_first(args: list[str]) -> list[str]:
+    """`-m` anywhere on the line: Hydra's parser reads its flags only before the first override
+    (`rm train seed=0,1 -m x=1` stopped at argparse's usage block: "unrecognized arguments: x=1")."""
+    return [a for a in args if a in MULTIRUN_FLAGS] + [a for a in args if a not in MULTIRUN_FLAGS]
+
+
 def run_subcommand(prog: str, name: str, args: list[str]) -> None:
     import importlib
 
@@ -69,6 +78,7 @@ def run_subcommand(prog: str, name: str, args: list[str]) -> None:
     from rm_cli.override_check import check_overrides
 
     command = importlib.import_module(f"rm_cli.commands.{name}")
+    args = flags_first(args)
     # Lightning's DDP launcher starts ranks > 0 by re-running sys.argv (plus hydra.run.dir=...):
     # once Hydra has parsed the overrides, sys.argv must again be the command the user typed.
     relaunch_argv = [os.path.abspath(sys.argv[0]), name, *args]
