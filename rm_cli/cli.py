@@ -66,6 +66,18 @@ def flags_first(args: list[str]) -> list[str]:
     return [a for a in args if a in MULTIRUN_FLAGS] + [a for a in args if a not in MULTIRUN_FLAGS]
 
 
+RUN_MODES = {"-m": "-m", "--multirun": "-m", "-c": "--cfg", "--cfg": "--cfg", "-i": "--info", "--info": "--info",
+             "-r": "--run", "--run": "--run", "-sc": "--shell-completion", "--shell-completion": "--shell-completion"}
+
+
+def check_run_mode(args: list[str]) -> None:
+    """Hydra takes one of these at a time and refuses two with a 15-line traceback."""
+    asked = list(dict.fromkeys(RUN_MODES[a] for a in args if a in RUN_MODES))
+    if len(asked) > 1:
+        from rm_cli.errors import UserError
+        raise UserError(f"{' and '.join(asked)} cannot be used together; pass one of them")
+
+
 def run_subcommand(prog: str, name: str, args: list[str]) -> None:
     import importlib
 
@@ -109,6 +121,7 @@ def run_subcommand(prog: str, name: str, args: list[str]) -> None:
 
     guarded.__name__ = name
     try:
+        check_run_mode(args)
         directory = conf_dir()
         if not {"--help", "-h", "--hydra-help", "--info"} & set(args):
             check_overrides(str(directory), name, args)

@@ -40,3 +40,20 @@ def provenance(cfg, module, source, n: int, source_name: str = "test_file") -> d
         "git_commit": git_commit(),
         "versions": package_versions(),
     }
+
+
+def write_hydra_record(run_dir, task_cfg) -> None:
+    """.hydra/config.yaml, hydra.yaml and overrides.yaml, the record Hydra writes, written by `rm train` itself
+    once its checks pass (conf/train.yaml sets hydra.output_subdir to null): Hydra writes it before the command
+    runs, so a refused command (run_dir= an existing run, a refused resume=) rewrote that run's record."""
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+
+    from rm_cli.io import atomic_write_text
+
+    folder = Path(run_dir) / ".hydra"
+    folder.mkdir(parents=True, exist_ok=True)
+    hydra_cfg = HydraConfig.instance().cfg
+    atomic_write_text(folder / "config.yaml", OmegaConf.to_yaml(task_cfg))
+    atomic_write_text(folder / "hydra.yaml", OmegaConf.to_yaml(hydra_cfg))
+    atomic_write_text(folder / "overrides.yaml", OmegaConf.to_yaml(hydra_cfg.hydra.overrides.task))

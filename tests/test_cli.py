@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 
+import pytest
 import torch
 
 from conftest import BIN, ROOT, TINY, run_cli
@@ -67,6 +68,21 @@ def test_unknown_option_fails_with_clear_message():
     assert proc.returncode != 0 and "no_such_key" in proc.stderr
 
 
+@pytest.mark.parametrize("args,line", [
+    # each was a multi-line Hydra error or traceback, exit 1
+    (["trainer=gpu"], "rm train: error: the trainer config cannot run on this machine (No supported gpu backend found!); "
+                      "the default trainer runs on the CPU"),
+    (["+trainer.max_step=2"], "rm train: error: trainer.max_step is not an option of Lightning's Trainer (a typo?)"),
+    (["-m", "history=off,her", "--cfg", "job"], "rm train: error: -m and --cfg cannot be used together; pass one of them"),
+])
+def test_trainer_and_mode_refusals_are_one_line(tmp_path, args, line):
+    if args == ["trainer=gpu"] and torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    proc = run_cli("train", f"run_dir={tmp_path / 'r'}", *args, *TINY)
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1] == line, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr and not (tmp_path / "r").exists()
+
+
 def test_config_checks_fail_fast_with_one_line(tmp_path):
     proc = run_cli("train", f"run_dir={tmp_path / 'r'}", "objective=mdm", "history=her")
     assert proc.returncode == 2
@@ -80,8 +96,8 @@ def test_config_checks_fail_fast_with_one_line(tmp_path):
     assert proc.returncode == 2 and "history.gamma must be in (0, 1]" in proc.stderr
     assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == ["notes.txt"]
     proc = run_cli("train", f"run_dir={tmp_path / 'kept'}", *TINY, "batch_size=5", "trainer.accumulate_grad_batches=2", "trainer.max_steps=2")
-    assert proc.returncode == 2 and "must be divisible" in proc.stderr  # refused after Hydra wrote: its files stay here
-    assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == [".hydra", "notes.txt", "train.log"]
+    assert proc.returncode == 2 and "must be divisible" in proc.stderr  # refused after Hydra opened train.log: it stays
+    assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == ["notes.txt", "train.log"]
     proc = run_cli("train", f"run_dir={tmp_path / 'r2'}", *TINY, "batch_size=5", "trainer.accumulate_grad_batches=2", "trainer.max_steps=2")
     assert proc.returncode == 2 and not (tmp_path / "r2").exists()  # ...and a folder of its own is removed
 
@@ -134,10 +150,18 @@ def test_resume_auto_continues_from_last_checkpoint(tmp_path):
     run_dir = tmp_path / "run"
     first = run_cli("train", f"run_dir={run_dir}", "trainer.max_steps=4", "trainer.val_check_interval=4", *TINY)
     assert first.returncode == 0, first.stderr[-2000:]
+    record = {p.relative_to(run_dir): p.read_bytes() for p in sorted(run_dir.rglob("*")) if p.is_file()}
     again = run_cli("train", f"run_dir={run_dir}", "trainer.max_steps=8", "trainer.val_check_interval=4", *TINY)
     assert again.returncode == 2 and "resume=auto" in again.stderr
+    reseeded = run_cli("train", f"run_dir={run_dir}", "trainer.max_steps=8", "trainer.val_check_interval=4", "resume=auto",
+                       "seed=1", *TINY)
+    assert reseeded.returncode == 2 and "trained with seed=0, this run asks seed=1" in reseeded.stderr
+    # refused commands leave the run as it was: Hydra had rewritten .hydra/config.yaml with their seed, and the
+    # refused resume (checked inside Lightning's fit) had added a TensorBoard file and rewritten logs/hparams.yaml
+    assert {p.relative_to(run_dir): p.read_bytes() for p in sorted(run_dir.rglob("*")) if p.is_file()} == record
     resumed = run_cli("train", f"run_dir={run_dir}", "trainer.max_steps=8", "trainer.val_check_interval=4", "resume=auto", *TINY)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "- resume=auto" in (run_dir / ".hydra" / "overrides.yaml").read_text()  # a run that trains records its command
     # not a terminal: plain progress lines, counted from the resumed step, and the validation's metrics
     steps = [line for line in resumed.stdout.splitlines() if line.startswith("train step: ")]
     assert steps[0].startswith("train step: 5/8") and steps[-1].startswith("train step: 8/8 (100%)"), resumed.stdout

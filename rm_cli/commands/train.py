@@ -18,13 +18,14 @@ from pathlib import Path
 import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
 from hydra.types import RunMode
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.strategies.launchers.subprocess_script import _SubprocessScriptLauncher
 from lightning.pytorch.utilities import rank_zero_only
-from lightning.pytorch.utilities.exceptions import SIGTERMException
+from lightning.pytorch.utilities.exceptions import MisconfigurationException, SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
 from rm_cli import default_sampler
@@ -39,7 +40,7 @@ from rm_cli.io import atomic_write_json, check_free_space, check_run_dir, remove
 from rm_cli.lightning_module import RMLightningModule, as_container
 from rm_cli.progress import training_progress_bar
 from rm_cli.report import print_table
-from rm_cli.runinfo import git_commit, package_versions
+from rm_cli.runinfo import git_commit, package_versions, write_hydra_record
 from rm_cli.train_callbacks import LastCheckpoint, MovingAverage, StopOnNonFiniteLoss
 
 log = logging.getLogger(__name__)
@@ -79,8 +80,8 @@ def init_weights(module: RMLightningModule, path: str, task_cfg) -> None:
 
 
 def check_resume(module: RMLightningModule, path: str) -> None:
-    """resume= names a checkpoint this run can continue: readable, the same task, objective and history, and the
-    same parameter shapes. Lightning's own load fails later with a size-mismatch or zip-reader traceback, and a
+    """resume= names a checkpoint this run can continue: readable, the same task, objective, history, global batch
+    and seed, and the same parameter shapes. Lightning's own load fails later with a size-mismatch or zip-reader traceback, and a
     changed history (no parameters of its own) would continue silently as another method."""
     ckpt, saved_cfg = read_checkpoint_file(path, f"resume={path}", mmap=True)
     own = module.cfg
@@ -94,6 +95,10 @@ def check_resume(module: RMLightningModule, path: str) -> None:
                 else (saved, asked)
             raise UserError(f"resume={path}: the checkpoint trained with {key}={shown[0]}, this run asks {shown[1]}; "
                             "resume with the overrides it was trained with")
+    for key in ("batch_size", "seed"):  # the data stream checks these too, but only once training has started
+        if key in saved_cfg and saved_cfg[key] != own[key]:
+            raise UserError(f"resume: the checkpoint trained with {key}={saved_cfg[key]}, this run asks {key}={own[key]}; "
+                            f"resume with the same {key} (or start a new run_dir)")
     state = ckpt["state_dict"]
     for name, tensor in module.state_dict().items():
         if name not in state or tuple(state[name].shape) != tuple(tensor.shape):
@@ -126,6 +131,21 @@ def keep_metrics_history(logger: CSVLogger) -> None:
     with path.open(newline="") as f:
         header = next(csv.reader(f), [])
     writer.metrics_keys = sorted(header)  # the writer appends under this header, widening it for new keys
+
+
+def build_trainer(trainer_cfg: DictConfig, **kwargs) -> L.Trainer:
+    """Lightning's Trainer from the trainer config, its refusals as one line: trainer=gpu where torch sees no GPU,
+    or an option the Trainer does not take (`+trainer.max_step=20`, as Hydra's own hint for a typo suggests)."""
+    try:
+        return instantiate(trainer_cfg, **kwargs)
+    except InstantiationException as e:
+        cause = e.__cause__
+        if isinstance(cause, MisconfigurationException):
+            raise UserError(f"the trainer config cannot run on this machine ({cause}); the default trainer runs on the CPU") from None
+        if isinstance(cause, TypeError) and "unexpected keyword argument" in str(cause):
+            name = str(cause).split("'")[-2]
+            raise UserError(f"trainer.{name} is not an option of Lightning's Trainer (a typo?)") from None
+        raise
 
 
 def checkpoint_bytes(module: RMLightningModule) -> int:
@@ -165,6 +185,7 @@ def fit(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, mult
     """Train into `run_dir`; returns the summary (written to run_dir/summary.json by rank 0).
     `overrides`: the command line (None: unknown, so the config's sampler is kept as it is)."""
     validate_train(cfg)
+    composed = cfg  # what the command line composed: the run's .hydra/config.yaml
     commit = git_commit()  # the code the run starts with: HEAD may move while a long run trains
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -185,7 +206,7 @@ def fit(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, mult
     csv_logger = CSVLogger(str(run_dir), name="logs", version="")
     if ckpt_path is not None:
         keep_metrics_history(csv_logger)
-    trainer = instantiate(
+    trainer = build_trainer(
         cfg.trainer,
         # Lightning counts val_check_interval in batches fed, ours in optimizer steps (as max_steps and
         # checkpoint_every_n_steps): with accumulation a step is accumulate_grad_batches batches
@@ -224,6 +245,8 @@ def fit(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, mult
         torch.utils.data.TensorDataset(val.inputs, val.editable, val.gold, torch.arange(len(val.inputs))),
         batch_size=cfg.val.batch_size
     )
+    if trainer.is_global_zero and HydraConfig.initialized():
+        write_hydra_record(run_dir, composed)  # every check passed: the run's record may change now
     started, cpu_started = time.perf_counter(), time.process_time()
     try:
         trainer.fit(module, train_dataloaders=train_data, val_dataloaders=val_data, ckpt_path=ckpt_path)
