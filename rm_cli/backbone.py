@@ -12,6 +12,9 @@ from torch import nn
 from rm_cli.errors import UserError
 
 
+ATTENTION = ("full", "peers")
+
+
 class TransformerBackbone(nn.Module):
     """Token + learned position embeddings, a pre-norm encoder without causal mask, a linear head.
 
@@ -50,8 +53,8 @@ class TransformerBackbone(nn.Module):
         if coordinates.dim() != 2 or coordinates.shape[1] != seq_len or coordinates.min() < 0:
             raise ValueError(f"coordinates must be non-negative integers of shape [axes, {seq_len}]")
         self.register_buffer("coordinates", coordinates, persistent=False)
-        if attention not in ("full", "peers"):
-            raise UserError(f"backbone.attention must be full or peers, got {attention!r}")
+        if attention not in ATTENTION:
+            raise UserError(f"backbone.attention={attention!r} is not one of: {', '.join(ATTENTION)}")
         if attention == "peers" and coordinates.shape[0] < 2:
             raise UserError("backbone.attention=peers needs a task with cell coordinates (rows, columns, ...)")
         # True where attention is blocked (PyTorch's boolean mask convention); None: every pair

@@ -37,6 +37,7 @@ def validate_train(cfg: DictConfig) -> None:
     _require(0.0 < cfg.history.gamma <= 1.0, f"history.gamma must be in (0, 1], got {cfg.history.gamma}")
     _require(isinstance(cfg.history.get("rescale", True), bool),
              f"history.rescale must be true or false, got {cfg.history.get('rescale')!r}")
+    _choices(cfg)
     _require(cfg.trajectory.length >= 2, f"trajectory.length must be >= 2, got {cfg.trajectory.length}")
     for key in ("batch_size", "val.batch_size", "checkpoint_every_n_steps", "trainer.max_steps", "trainer.val_check_interval",
                 "trainer.accumulate_grad_batches"):
@@ -65,6 +66,24 @@ def validate_train(cfg: DictConfig) -> None:
              "ema_decay needs the whole model on each device; Lightning's weight averaging does not shard (use trainer=ddp)")
     _require(cfg.resume == "never" or cfg.resume == "auto" or Path(str(cfg.resume)).is_file(),
              f"resume must be 'never', 'auto' or an existing checkpoint file, got {cfg.resume!r}")
+
+
+def _choices(cfg: DictConfig) -> None:
+    """Options with a fixed set of values that the task, backbone or history would check only once built: here
+    too, so a sweep's bad value stops it before its first job trains."""
+    from rm_cli.backbone import ATTENTION
+    from rm_cli.history import KINDS
+    from rm_cli.tasks.sudoku.task import MODES
+
+    checks = [("history.kind", KINDS)]
+    if cfg.backbone.get("_target_") == "rm_cli.backbone.TransformerBackbone":
+        checks.append(("backbone.attention", ATTENTION))
+    if cfg.task.get("name") == "sudoku":
+        checks.append(("task.mode", MODES))
+    for key, allowed in checks:
+        value = OmegaConf.select(cfg, key)
+        if value is not None:
+            _require(value in allowed, f"{key}={value!r} is not one of: {', '.join(allowed)}")
 
 
 def _is_whole(value) -> bool:

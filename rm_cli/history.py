@@ -20,6 +20,8 @@ import torch.nn.functional as F
 from omegaconf import OmegaConf
 from torch import nn
 
+from rm_cli.errors import UserError
+
 
 def rope_frequencies(dim: int, base: float = 10000.0) -> torch.Tensor:
     """The RoPE angle per 2-D block: theta_j = base^(-2j/dim), j < dim/2."""
@@ -148,6 +150,7 @@ class WindowedHistory(nn.Module):
 
 # what a history config from before these keys existed meant (checkpoints keep the config they were trained with)
 OLDER_CONFIG_DEFAULTS = {"kind": "recurrence", "rescale": True}
+KINDS = ("recurrence", "window")  # the paper's recurrence, the released code's window
 
 
 def history_settings(cfg) -> dict:
@@ -167,4 +170,4 @@ def make_history(cfg, dim: int) -> nn.Module | None:
                                 rescale=cfg["rescale"])
     if kind == "window":
         return WindowedHistory(dim, window=cfg["window"], decay=cfg["decay"])
-    raise ValueError(f"history.kind must be 'recurrence' (paper) or 'window' (released code), got {kind!r}")
+    raise UserError(f"history.kind={kind!r} is not one of: {', '.join(KINDS)}")

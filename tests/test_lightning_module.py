@@ -87,6 +87,7 @@ def test_a_loss_part_with_no_positions_in_the_step_is_not_logged_as_zero():
     # seed_everything refused -1 and 2**32 with a traceback after the model was built
     ("seed=-1", "seed must be a whole number from 0 to 4294967295, got -1"), ("seed=abc", "seed must be"),
     ("seed=4294967296", "seed must be"), ("seed=2.5", "seed must be"),
+    ("history.kind=windw", "history.kind=.windw. is not one of: recurrence, window"),  # a ValueError traceback
     ("task.val_size=0", "task.val_size must be a positive integer, got 0"), ("task.train_pool=0", "task.train_pool"),
 ])
 def test_validate_train_rejects_bad_values(override, message):

@@ -28,3 +28,15 @@ def test_bad_overrides_become_one_line(args, message):
     with pytest.raises(UserError) as e:
         check(*args)
     assert message in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("args,message", [
+    # checked only by the task, backbone or history once built: the sweep trained its first point, then failed
+    (["-m", "task.mode=solve,bad"], "task.mode='bad' is not one of: revision, solve (sweep point task.mode=bad)"),
+    (["-m", "backbone.attention=full,peer"], "backbone.attention='peer' is not one of: full, peers"),
+    (["-m", "history.kind=recurrence,windw"], "history.kind='windw' is not one of: recurrence, window"),
+])
+def test_a_sweep_value_that_only_the_built_model_would_refuse_stops_the_sweep(args, message):
+    with pytest.raises(UserError) as e:
+        check(*args)
+    assert message in str(e.value)
