@@ -89,6 +89,9 @@ def test_eval_benchmark_scores_with_the_benchmarks_own_scorer(text_ckpt, tmp_pat
         command("eval", "task=text", f"checkpoint={text_ckpt}", "benchmark=gsm9k", *FAST)
     assert one_line_error(e) == ("unknown benchmark 'gsm9k'; choose one of: "
                                  "arc_challenge, gsm8k, humaneval, local, math500, mbpp, minerva_math, mmlu")
+    with pytest.raises(UserError) as e:  # it named path=FILE, which the command line refuses
+        command("eval", "task=text", f"checkpoint={text_ckpt}", "benchmark=local", *FAST)
+    assert one_line_error(e).startswith("benchmark 'local' needs the JSONL file: test_file=FILE")
     long = tmp_path / "long.jsonl"  # a local file's bad item is named by its file and line, as a test file's is
     long.write_text(json.dumps({"prompt": "a", "answer": "1"}) + "\n\n" + json.dumps({"prompt": "x" * 200, "answer": "2"}) + "\n")
     with pytest.raises(UserError) as e:

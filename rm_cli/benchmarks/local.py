@@ -19,7 +19,7 @@ from rm_cli.io import json_problem
 class Local(Benchmark, name="local"):
     def __init__(self, path=None):
         if path is None or str(path).strip() == "":
-            raise UserError("benchmark 'local' needs the JSONL file: path=FILE (one {\"prompt\", \"answer\"} object a line)")
+            raise UserError("benchmark 'local' needs the JSONL file: test_file=FILE (one {\"prompt\", \"answer\"} object a line)")
         self.path = Path(str(path)).expanduser()
         self._cache = self._read()
 
