@@ -20,6 +20,10 @@ class LastCheckpoint(ModelCheckpoint):
         super().__init__(dirpath=dirpath, save_top_k=0, save_last=True, every_n_train_steps=every_n_train_steps,
                          enable_version_counter=False)
 
+    def saved_step(self) -> int:
+        """The global step of the last.ckpt this run wrote last (or resumed from)."""
+        return self._last_global_step_saved
+
     def on_train_end(self, trainer, pl_module) -> None:
         if not self._should_skip_saving_checkpoint(trainer):
             self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))

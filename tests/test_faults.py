@@ -63,6 +63,8 @@ def test_sigterm_mid_run_exits_143_without_a_summary(tmp_path, monkeypatch, caps
     message = capsys.readouterr().err.strip().splitlines()[-1]
     assert message.startswith("rm train: terminated (SIGTERM) at step ") and "resume=auto" in message
     assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
+    saved = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["global_step"]
+    assert f"last.ckpt holds step {saved}: " in message  # it named the step reached, one past the saved one
     assert not (tmp_path / "summary.json").exists()
 
 
@@ -85,6 +87,8 @@ def test_ctrl_c_mid_run_exits_130_with_the_resume_hint(tmp_path, monkeypatch, ca
     assert stop.value.code == 130
     message = capsys.readouterr().err.strip().splitlines()[-1]
     assert message.startswith("rm train: interrupted at step 3") and "resume=auto" in message
+    saved = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["global_step"]
+    assert f"last.ckpt holds step {saved}: " in message
     assert (tmp_path / "checkpoints" / "last.ckpt").is_file() and not (tmp_path / "summary.json").exists()
 
 

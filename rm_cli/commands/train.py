@@ -133,6 +133,16 @@ def keep_metrics_history(logger: CSVLogger) -> None:
     writer.metrics_keys = sorted(header)  # the writer appends under this header, widening it for new keys
 
 
+def stopped_line(how: str, trainer: L.Trainer, last: LastCheckpoint, ckpt_dir: Path) -> str:
+    """What a stopped run can continue from: the step last.ckpt holds, which can be behind the step reached
+    (a SIGTERM stops after the step it arrived in, whose save had not run)."""
+    path = ckpt_dir / "last.ckpt"
+    if not path.is_file():
+        return f"rm train: {how} at step {trainer.global_step}; no checkpoint saved yet, nothing to resume\n"
+    return (f"rm train: {how} at step {trainer.global_step}; no summary.json written; {path} holds step "
+            f"{last.saved_step()}: the same command with resume=auto continues from there\n")
+
+
 def build_trainer(trainer_cfg: DictConfig, **kwargs) -> L.Trainer:
     """Lightning's Trainer from the trainer config, its refusals as one line: trainer=gpu where torch sees no GPU,
     or an option the Trainer does not take (`+trainer.max_step=20`, as Hydra's own hint for a typo suggests)."""
@@ -196,7 +206,8 @@ def fit(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, mult
     # any weights load (an 8B backbone takes minutes)
     best = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val/exact", mode="max", save_top_k=1, save_last=False,
                            enable_version_counter=False)  # always best.ckpt (a resumed run wrote best-v1.ckpt)
-    callbacks = [best, LastCheckpoint(ckpt_dir, cfg.checkpoint_every_n_steps), StopOnNonFiniteLoss(ckpt_dir),
+    last = LastCheckpoint(ckpt_dir, cfg.checkpoint_every_n_steps)
+    callbacks = [best, last, StopOnNonFiniteLoss(ckpt_dir),
                  training_progress_bar(), LearningRateMonitor(logging_interval="step")]
     if cfg.get("ema_decay"):
         callbacks.append(MovingAverage(decay=cfg.ema_decay))
@@ -258,16 +269,14 @@ def fit(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, mult
         # Lightning stops at the next step and raises SystemExit(None), exit status 0: a killed run
         # would look finished to a shell or a scheduler. Exit as a process killed by SIGTERM does.
         if trainer.global_rank == 0:
-            sys.stderr.write(f"rm train: terminated (SIGTERM) at step {trainer.global_step}; no summary.json written; "
-                             f"the same command with resume=auto continues from {ckpt_dir / 'last.ckpt'}\n")
+            sys.stderr.write(stopped_line("terminated (SIGTERM)", trainer, last, ckpt_dir))
         raise SystemExit(128 + signal.SIGTERM) from None
     except SystemExit as e:
         if not (trainer.interrupted and e.code == 1):
             raise
         # Ctrl-C: Lightning shuts down and exits 1, as a crash would; say so and exit as an interrupt does
         if trainer.global_rank == 0:
-            sys.stderr.write(f"rm train: interrupted at step {trainer.global_step}; no summary.json written; the same "
-                             f"command with resume=auto continues from {ckpt_dir / 'last.ckpt'}\n")
+            sys.stderr.write(stopped_line("interrupted", trainer, last, ckpt_dir))
         raise SystemExit(130) from None
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     log.info("rank %d of %d trained to step %d", trainer.global_rank, trainer.world_size, trainer.global_step)
