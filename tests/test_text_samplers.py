@@ -99,10 +99,22 @@ def test_block_size_and_temperature_are_rejected_where_a_sampler_ignores_them():
     for name in ("topk_margin", "entropy"):
         with pytest.raises(UserError, match="only rm and vanilla decode by block"):
             get_sampler(name, steps=4, block_size=2)
-        with pytest.raises(UserError, match="only rm and vanilla sample"):
-            get_sampler(name, steps=4, temperature=1.0)
+        with pytest.raises(UserError, match=f"sampler '{name}' decodes at temperature 0 only"):
+            get_sampler(name, steps=4, temperature=1.0)  # it said "must be >= 0 ..., got 1.0"
     with pytest.raises(UserError, match="block_size must be null or >= 1"):
         RMSampler(block_size=0)
+
+
+@pytest.mark.parametrize("options,message", [
+    # each decoded without error: nothing revealed until the final fill, or never a re-mask
+    ({"reveal_per_turn": 0}, "sampler.reveal_per_turn must be null"), ({"reveal_per_turn": 1.5}, "reveal_per_turn"),
+    ({"remask_threshold": 2}, r"sampler.remask_threshold must be in \[0, 1\)"), ({"remask_threshold": -0.1}, "remask_threshold"),
+    ({"remask_cap": -1}, "sampler.remask_cap must be null"),
+])
+def test_rm_options_that_would_switch_its_rule_off_are_refused(options, message):
+    with pytest.raises(UserError, match=message):
+        RMSampler(max_turns=4, **options)
+    RMSampler(max_turns=4, reveal_per_turn=1, remask_threshold=0.9, remask_cap=0)  # the edges that mean something
 
 
 class RandomModel(NoHistoryModel):

@@ -136,9 +136,11 @@ class Sampler:
         if block_size is not None and (block_size < 1 or not self.reveals_by_block):
             raise UserError(f"sampler.block_size must be null or >= 1 (and only rm and vanilla decode by block), "
                             f"got {block_size} for sampler {self.name!r}")
-        if temperature < 0 or (temperature > 0 and not self.samples_tokens):
-            raise UserError(f"sampler.temperature must be >= 0 (and only rm and vanilla sample), got {temperature} "
-                            f"for sampler {self.name!r}")
+        if temperature < 0:
+            raise UserError(f"sampler.temperature must be >= 0, got {temperature}")
+        if temperature > 0 and not self.samples_tokens:
+            raise UserError(f"sampler {self.name!r} decodes at temperature 0 only (rm and vanilla sample), "
+                            f"got sampler.temperature={temperature}")
         self.max_turns, self.fill_at_end, self.stop_at_fixed_point = max_turns, fill_at_end, stop_at_fixed_point
         self.block_size, self.temperature = block_size, float(temperature)
 

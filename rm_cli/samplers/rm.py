@@ -2,6 +2,7 @@
 
 import torch
 
+from rm_cli.errors import UserError
 from rm_cli.samplers.base import Sampler, TurnContext, top_k_per_row, turns_of_block
 
 
@@ -25,6 +26,14 @@ class RMSampler(Sampler, name="rm"):
                  reveal_per_turn: int | None = None, fill_at_end: bool = True, stop_at_fixed_point: bool = True,
                  block_size: int | None = None, temperature: float = 0.0, fit_budget: bool = False):
         super().__init__(max_turns, fill_at_end, stop_at_fixed_point, block_size, temperature)
+        # values that decode silently without the rule: nothing revealed until the final fill, or no re-mask ever
+        if reveal_per_turn is not None and not (isinstance(reveal_per_turn, int) and reveal_per_turn >= 1):
+            raise UserError(f"sampler.reveal_per_turn must be null (all) or >= 1, got {reveal_per_turn!r}")
+        if not 0.0 <= remask_threshold < 1.0:
+            raise UserError(f"sampler.remask_threshold must be in [0, 1) (a probability p(MASK) must exceed), "
+                            f"got {remask_threshold!r}")
+        if remask_cap is not None and not (isinstance(remask_cap, int) and remask_cap >= 0):
+            raise UserError(f"sampler.remask_cap must be null (no cap) or >= 0, got {remask_cap!r}")
         self.remask_cap, self.remask_threshold, self.reveal_per_turn = remask_cap, remask_threshold, reveal_per_turn
         self.fit_budget = fit_budget
 
