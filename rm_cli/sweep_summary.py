@@ -37,9 +37,19 @@ def _get(summary: dict, dotted: str):
     return value
 
 
-def point_name(summary: dict) -> str:
-    overrides = [o for o in summary.get("overrides", []) if not o.startswith("seed=")]
-    return " ".join(overrides) or "(defaults)"
+def point_overrides(summary: dict) -> list[str]:
+    return [o for o in summary.get("overrides", []) if not o.startswith("seed=")]
+
+
+def shared_overrides(runs: list[dict]) -> list[str]:
+    """Overrides every run has, when the runs form more than one point: they name no point, only widen the table."""
+    lists = [point_overrides(s) for s in runs]
+    shared = [o for o in lists[0] if all(o in other for other in lists[1:])] if lists else []
+    return shared if len({tuple(o) for o in lists}) > 1 else []
+
+
+def point_name(summary: dict, shared: list[str] = ()) -> str:
+    return " ".join(o for o in point_overrides(summary) if o not in shared) or "(defaults)"
 
 
 def summary_files(sweep_dir, since: float | None = None) -> list[Path]:
@@ -51,8 +61,8 @@ def summary_files(sweep_dir, since: float | None = None) -> list[Path]:
 def summarize(sweep_dir, since: float | None = None) -> tuple[list[dict], dict[str, dict]]:
     """(per-run rows, per-point {column: (mean, std, n)}) for the summary.json files under sweep_dir."""
     runs = [json.loads(p.read_text()) for p in summary_files(sweep_dir, since)]
-    names = columns(runs)
-    rows = [{"point": point_name(s), "seed": s.get("seed"), **{c: _get(s, c) for c in names}} for s in runs]
+    names, shared = columns(runs), shared_overrides(runs)
+    rows = [{"point": point_name(s, shared), "seed": s.get("seed"), **{c: _get(s, c) for c in names}} for s in runs]
     points: dict[str, dict] = {}
     for name in dict.fromkeys(r["point"] for r in rows):
         group = [r for r in rows if r["point"] == name]
@@ -76,7 +86,9 @@ def write_summary(sweep_dir, console: Console | None = None, since: float | None
     writer.writerows(rows)
     out = Path(sweep_dir) / "sweep_summary.csv"
     atomic_write_text(out, buffer.getvalue())
-    table = Table(title=f"sweep {sweep_dir}: mean +- std over seeds")
+    shared = shared_overrides([json.loads(p.read_text()) for p in summary_files(sweep_dir, since)])
+    table = Table(title=f"sweep {sweep_dir}: mean +- std over seeds",
+                  caption=f"every run: {' '.join(shared)}" if shared else None)
     table.add_column("point")
     shown = [c for c in names if any(c in s for s in points.values())]
     for c in shown:

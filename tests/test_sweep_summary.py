@@ -65,3 +65,17 @@ def test_runs_are_listed_in_job_order(tmp_path):
     for job in [10, 2, 1]:
         _run(tmp_path, str(job), ["history=off"], job, 50.0)
     assert [r["seed"] for r in summarize(tmp_path)[0]] == [1, 2, 10]
+
+
+def test_overrides_every_run_shares_name_no_point(tmp_path):
+    """The point column repeated task=..., trainer.max_steps=... on every row, cutting the table at 80 columns."""
+    for i, (hist, seed) in enumerate([("off", 0), ("her", 0), ("off", 1)]):
+        _run(tmp_path, str(i), ["task=sudoku", f"history={hist}", "trainer.max_steps=20"], seed, 50.0)
+    rows, points = summarize(tmp_path)
+    assert list(points) == ["history=off", "history=her"] and points["history=off"]["best_val_exact_pct"][2] == 2
+    from io import StringIO
+
+    from rich.console import Console
+    out = StringIO()
+    write_summary(tmp_path, Console(file=out, width=200))
+    assert "every run: task=sudoku trainer.max_steps=20" in out.getvalue()
