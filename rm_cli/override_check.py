@@ -74,6 +74,23 @@ def check_overrides(config_dir: str, config_name: str, args: list[str]) -> None:
 
                 try:
                     validate_train(cfg)
+                    build_sampler(cfg.sampler)  # its own checks (sampler.max_turns=0) ran in the first job's set-up
                 except UserError as e:
                     where = f" (sweep point {' '.join(combo)})" if len(combos) > 1 else ""
                     raise UserError(f"{e}{where}") from None
+
+
+def build_sampler(sampler_cfg) -> None:
+    """The sampler a config names, built to run its checks: what Hydra's instantiate raises, unwrapped."""
+    from hydra.errors import InstantiationException
+    from hydra.utils import instantiate
+
+    try:
+        instantiate(sampler_cfg)
+    except InstantiationException as e:
+        cause = e.__cause__
+        while isinstance(cause, InstantiationException):
+            cause = cause.__cause__
+        if isinstance(cause, UserError):
+            raise cause from None
+        raise UserError(one_line(str(e))) from None

@@ -40,3 +40,9 @@ def test_a_sweep_value_that_only_the_built_model_would_refuse_stops_the_sweep(ar
     with pytest.raises(UserError) as e:
         check(*args)
     assert message in str(e.value)
+
+
+def test_a_sweep_value_the_sampler_refuses_stops_the_sweep():
+    with pytest.raises(UserError) as e:
+        check("-m", "sampler=rm", "sampler.max_turns=8,0")
+    assert str(e.value) == "sampler.max_turns must be >= 1, got 0 (sweep point sampler=rm sampler.max_turns=0)"
