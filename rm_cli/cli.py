@@ -86,7 +86,7 @@ def run_subcommand(prog: str, name: str, args: list[str]) -> None:
     from omegaconf import OmegaConf
 
     from rm_cli.config import conf_dir
-    from rm_cli.errors import UserError
+    from rm_cli.errors import UserError, instantiation_cause
     from rm_cli.override_check import check_overrides
 
     command = importlib.import_module(f"rm_cli.commands.{name}")
@@ -108,9 +108,7 @@ def run_subcommand(prog: str, name: str, args: list[str]) -> None:
             sys.stderr.write(f"{prog} {name}: error: {e}\n")
             sys.exit(2)
         except InstantiationException as e:  # Hydra wraps what a config's _target_ raises
-            cause = e.__cause__
-            while isinstance(cause, InstantiationException):
-                cause = cause.__cause__
+            cause = instantiation_cause(e)
             if not isinstance(cause, UserError):
                 raise
             sys.stderr.write(f"{prog} {name}: error: {cause}\n")

@@ -16,6 +16,7 @@ from rm_cli.history import make_history
 from rm_cli.mdm_loss import mask_at_random_ratio, mdm_loss
 from rm_cli.model import Denoiser, first_editable_column, input_embeddings
 from rm_cli.rm_loss import RMLoss
+from rm_cli.samplers import build_sampler
 from rm_cli.trajectory import KEEP, TrajectorySimulator
 
 
@@ -41,7 +42,7 @@ class RMLightningModule(L.LightningModule):
         self.simulator = TrajectorySimulator(self.cfg.trajectory.length)
         self.rm_loss = RMLoss(**self.cfg.loss)
         self.corruption = instantiate(self.cfg.corruption)
-        self.sampler = instantiate(self.cfg.sampler)
+        self.sampler = build_sampler(self.cfg.sampler)
         self._val_rows: list[torch.Tensor] = []  # one row per validation example, scored at the epoch's end
 
     def num_parameters(self) -> int:

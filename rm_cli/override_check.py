@@ -71,6 +71,7 @@ def check_overrides(config_dir: str, config_name: str, args: list[str]) -> None:
                 raise UserError(one_line(str(e))) from None
             if config_name == "train":  # the values too, so a sweep's bad point stops it before the first job trains
                 from rm_cli.config import validate_train
+                from rm_cli.samplers import build_sampler
 
                 try:
                     validate_train(cfg)
@@ -79,18 +80,3 @@ def check_overrides(config_dir: str, config_name: str, args: list[str]) -> None:
                     where = f" (sweep point {' '.join(combo)})" if len(combos) > 1 else ""
                     raise UserError(f"{e}{where}") from None
 
-
-def build_sampler(sampler_cfg) -> None:
-    """The sampler a config names, built to run its checks: what Hydra's instantiate raises, unwrapped."""
-    from hydra.errors import InstantiationException
-    from hydra.utils import instantiate
-
-    try:
-        instantiate(sampler_cfg)
-    except InstantiationException as e:
-        cause = e.__cause__
-        while isinstance(cause, InstantiationException):
-            cause = cause.__cause__
-        if isinstance(cause, UserError):
-            raise cause from None
-        raise UserError(one_line(str(e))) from None

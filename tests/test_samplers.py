@@ -231,3 +231,17 @@ def test_a_device_this_torch_lacks_is_one_line():
             continue
         with pytest.raises(UserError, match=message):
             on_device(torch.nn.Linear(2, 2), device)
+
+
+def test_build_sampler_turns_constructor_refusals_into_one_line():
+    """`+sampler.stpes=3` was Hydra's 4-line TypeError, exit 1, in eval, infer and train."""
+    from omegaconf import OmegaConf
+
+    from rm_cli.samplers import build_sampler
+
+    assert isinstance(build_sampler(OmegaConf.create({"_target_": "rm_cli.samplers.vanilla.VanillaSampler", "steps": 3})),
+                      VanillaSampler)
+    with pytest.raises(UserError, match=r"^sampler.stpes is not an option of sampler 'vanilla'$"):
+        build_sampler(OmegaConf.create({"_target_": "rm_cli.samplers.vanilla.VanillaSampler", "stpes": 3}))
+    with pytest.raises(UserError, match=r"^sampler.steps must be >= 1, got 0$"):
+        build_sampler(OmegaConf.create({"_target_": "rm_cli.samplers.vanilla.VanillaSampler", "steps": 0}))

@@ -17,6 +17,7 @@ from rm_cli.errors import UserError
 from rm_cli.io import atomic_write_json, check_writable
 from rm_cli.report import print_table, warn_several_solutions
 from rm_cli.runinfo import provenance
+from rm_cli.samplers import build_sampler
 
 
 def run(cfg: DictConfig) -> dict:
@@ -41,7 +42,7 @@ def run(cfg: DictConfig) -> dict:
     if cfg.scaling:
         return run_scaling(cfg, module, task, examples, preset)
 
-    sampler = instantiate(cfg.sampler)
+    sampler = build_sampler(cfg.sampler)
     started = time.perf_counter()
     result = decode_examples(sampler, module.model, examples, cfg.batch_size, task.metrics_read_trajectory,
                              description="eval", seed=cfg.seed, device=cfg.device)

@@ -15,6 +15,7 @@ from rm_cli.config import validate_io
 from rm_cli.decode import decode_examples, on_device
 from rm_cli.report import warn_several_solutions
 from rm_cli.runinfo import provenance
+from rm_cli.samplers import build_sampler
 
 
 def run(cfg: DictConfig) -> list[str]:
@@ -25,7 +26,7 @@ def run(cfg: DictConfig) -> list[str]:
     examples = task.prompt_examples(cfg.prompts)
     warn_several_solutions(examples, "any valid grid that keeps the givens answers them")
     cfg, _ = default_sampler.apply(cfg, task, module.cfg.objective, default_sampler.command_line())
-    sampler = instantiate(cfg.sampler)
+    sampler = build_sampler(cfg.sampler)
     err = Console(stderr=True)
     result = decode_examples(sampler, module.model, examples, cfg.batch_size, cfg.show_trajectory, "infer", console=err,
                              seed=cfg.seed, device=cfg.device)

@@ -33,7 +33,7 @@ from rm_cli.checkpoint import load_checkpoint, read_checkpoint_file
 from rm_cli.checkpoint_io import AtomicCheckpointIO
 from rm_cli.config import validate_train
 from rm_cli.decode import decode_examples
-from rm_cli.errors import UserError
+from rm_cli.errors import UserError, instantiation_cause, unexpected_option
 from rm_cli.global_batch import GlobalBatchStream
 from rm_cli.history import history_settings
 from rm_cli.io import atomic_write_json, check_free_space, check_run_dir, remove_stale_temporaries
@@ -41,6 +41,7 @@ from rm_cli.lightning_module import RMLightningModule, as_container
 from rm_cli.progress import training_progress_bar
 from rm_cli.report import print_table
 from rm_cli.runinfo import git_commit, package_versions, write_hydra_record
+from rm_cli.samplers import build_sampler
 from rm_cli.train_callbacks import LastCheckpoint, MovingAverage, StopOnNonFiniteLoss
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ def test_metrics(cfg: DictConfig, checkpoint: str) -> dict:
     """Score a checkpoint of this run on the task's fixed test set with the configured sampler."""
     module = load_checkpoint(checkpoint, cfg.task)
     examples = module.task.test_examples()
-    sampler = instantiate(cfg.sampler)
+    sampler = build_sampler(cfg.sampler)
     result = decode_examples(sampler, module.model, examples, cfg.val.batch_size, module.task.metrics_read_trajectory,
                              description="test")
     return module.task.metrics(examples, result)
@@ -149,13 +150,13 @@ def build_trainer(trainer_cfg: DictConfig, **kwargs) -> L.Trainer:
     try:
         return instantiate(trainer_cfg, **kwargs)
     except InstantiationException as e:
-        cause = e.__cause__
+        cause = instantiation_cause(e)
         if isinstance(cause, MisconfigurationException):
             raise UserError(f"the trainer config cannot run on this machine ({cause}); the default trainer runs on the CPU") from None
-        if isinstance(cause, TypeError) and "unexpected keyword argument" in str(cause):
-            name = str(cause).split("'")[-2]
-            raise UserError(f"trainer.{name} is not an option of Lightning's Trainer (a typo?)") from None
-        raise
+        option = unexpected_option(cause)
+        if option is None:
+            raise
+        raise UserError(f"trainer.{option} is not an option of Lightning's Trainer (a typo?)") from None
 
 
 def checkpoint_bytes(module: RMLightningModule) -> int:

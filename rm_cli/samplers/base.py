@@ -23,7 +23,7 @@ from typing import ClassVar
 
 import torch
 
-from rm_cli.errors import UserError
+from rm_cli.errors import UserError, instantiation_cause, unexpected_option
 from rm_cli.model import first_editable_column
 
 SAMPLERS: dict[str, type["Sampler"]] = {}
@@ -33,6 +33,26 @@ def get_sampler(name: str, **kwargs) -> "Sampler":
     if name not in SAMPLERS:
         raise UserError(f"unknown sampler {name!r}; choose one of: {', '.join(sorted(SAMPLERS))}")
     return SAMPLERS[name](**kwargs)
+
+
+def build_sampler(sampler_cfg) -> "Sampler":
+    """The sampler a `sampler` config names (`_target_` and options), its refusals as one line: Hydra wraps
+    what the constructor raises, and an option the sampler does not take (`+sampler.stpes=3`) was a TypeError."""
+    from hydra.errors import InstantiationException
+    from hydra.utils import instantiate
+
+    try:
+        return instantiate(sampler_cfg)
+    except InstantiationException as e:
+        cause = instantiation_cause(e)
+        if isinstance(cause, UserError):
+            raise cause from None
+        option = unexpected_option(cause)
+        if option is None:
+            raise
+        name = next((n for n, c in SAMPLERS.items() if f"{c.__module__}.{c.__qualname__}" == sampler_cfg.get("_target_")),
+                    sampler_cfg.get("_target_"))
+        raise UserError(f"sampler.{option} is not an option of sampler {name!r}") from None
 
 
 def top_k_per_row(score: torch.Tensor, candidates: torch.Tensor, k: torch.Tensor | int) -> torch.Tensor:
