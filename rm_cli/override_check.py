@@ -56,6 +56,10 @@ def check_overrides(config_dir: str, config_name: str, args: list[str]) -> None:
         parsed = OverridesParser.create().parse_overrides(overrides)
     except HydraException as e:
         raise UserError(one_line(str(e))) from None
+    for o in parsed:  # a new top-level key is read by no command (+foo=1 ran as if it were not there)
+        if o.is_add() and "." not in o.key_or_group and "/" not in o.key_or_group:
+            raise UserError(f"+{o.key_or_group}: rm {config_name} has no option {o.key_or_group!r} "
+                            f"(`rm {config_name} --help` lists them)")
     first, choices = [], []
     for o in parsed:
         head = o.input_line.split("=", 1)[0]

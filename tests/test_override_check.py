@@ -23,6 +23,7 @@ def test_good_overrides_and_sweeps_pass():
     (["-m", "history=off,nope"], "Could not find 'history/nope'"),
     (["no_such_key=1"], "Could not override 'no_such_key'"),
     (["backbone.n_layers=[1"], "no viable alternative"),
+    (["+foo=1"], "+foo: rm train has no option 'foo' (`rm train --help` lists them)"),  # it was silently accepted
 ])
 def test_bad_overrides_become_one_line(args, message):
     with pytest.raises(UserError) as e:
