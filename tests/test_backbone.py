@@ -36,5 +36,5 @@ def test_peers_attention_ignores_cells_outside_the_constraints(cell):
 def test_peers_attention_needs_coordinates_and_a_known_name():
     with pytest.raises(UserError, match="needs a task with cell coordinates"):
         TransformerBackbone(vocab_size=11, seq_len=9, d_model=16, n_layers=1, n_heads=2, attention="peers")
-    with pytest.raises(UserError, match="full or peers"):
+    with pytest.raises(UserError, match="is not one of: full, peers"):
         TransformerBackbone(vocab_size=11, seq_len=9, d_model=16, n_layers=1, n_heads=2, attention="sparse")

@@ -399,7 +399,7 @@ def test_local_bad_file_is_one_line_with_the_line_number(tmp_path, lines, expect
 
 
 def test_local_needs_a_readable_file(tmp_path):
-    with pytest.raises(UserError, match="path=FILE"):
+    with pytest.raises(UserError, match="test_file=FILE"):
         get_benchmark("local")
     with pytest.raises(UserError, match="cannot read"):
         get_benchmark("local", path=str(tmp_path / "missing.jsonl"))
