@@ -130,7 +130,7 @@ native_chain() {
   local s=$1 d=$NATIVE sft=$NATIVE/sft750_seed$1 cache=$NATIVE/native_k8_seed$1 rm=$NATIVE/sft750_rm_her_native750_seed$1
   [ -f "$sft/summary.json" ] || rm train $NATIVE_COMMON objective=mdm history=off sampler=vanilla_text seed=$s \
     run_dir="$sft" > "$d/logs/sft750_seed$s.log" 2>&1 || { echo "failed: sft750_seed$s"; return 1; }
-  [ -f "$cache/rm_native.json" ] || OMP_NUM_THREADS=1 rm prepare task=text split=native \
+  [ -f "$cache/rm_native.json" ] || OMP_NUM_THREADS=1 rm prepare task=text split=native k=8 \
     checkpoint="$sft/checkpoints/last.ckpt" output="$cache" > "$d/logs/prepare_seed$s.log" 2>&1 \
     || { echo "failed: prepare seed $s"; return 1; }
   [ -f "$rm/summary.json" ] || rm train $NATIVE_COMMON objective=rm history=her sampler=rm_text corruption=native \

@@ -239,6 +239,16 @@ def test_native_cache_is_a_datasets_folder_that_training_draws_wrong_tokens_from
                                        f"corruption.cache={cache}")).task.train_stream(4, 0)
 
 
+def test_native_cache_keeps_the_papers_top_50_unless_k_is_given(text_ckpt, tmp_path):
+    """SPEC: where the paper (k = 50) and the released code (k = 8) disagree, the paper's is the default."""
+    import datasets
+
+    cache = tmp_path / "native"
+    command("prepare", "task=text", "split=native", f"checkpoint={text_ckpt}", f"output={cache}", "n=2")
+    assert json.loads((cache / "rm_native.json").read_text())["k"] == 50
+    assert datasets.load_from_disk(str(cache)).with_format("torch")[:]["wrong"].shape == (2, 56, 50)
+
+
 def test_eval_scaling_writes_the_accuracy_vs_decoding_steps_curve(text_ckpt, tmp_path):
     out = tmp_path / "scaling.json"
     report = command("eval", "task=text", f"checkpoint={text_ckpt}", "limit=2", "scaling=true", "scaling_budgets=[2,3]",
