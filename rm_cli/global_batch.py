@@ -25,6 +25,15 @@ def noise_seed(seed: int, index: int) -> int:
     return (seed * 1_000_003 + index) % 2**63
 
 
+def check_same_data(saved: dict, batch_size: int, seed: int) -> None:
+    """A resume continues the same data: `saved` (a stream's state, or the checkpoint's rm config) must hold the
+    global batch size and seed this run asks for, where it records them."""
+    for key, asked in (("batch_size", batch_size), ("seed", seed)):
+        if key in saved and saved[key] != asked:
+            raise UserError(f"resume: the checkpoint trained with {key}={saved[key]}, this run asks {key}={asked}; "
+                            f"resume with the same {key} (or start a new run_dir)")
+
+
 class GlobalBatchStream:
     """An iterable of this rank's micro-batches, `steps * accumulate` of them in all.
 
@@ -51,10 +60,7 @@ class GlobalBatchStream:
     def load_state_dict(self, state: dict) -> None:
         """The position in global batches is what carries over: a resume may change the device count or the
         accumulation (not the global batch or the seed, which would make it another run's data)."""
-        for key in ("batch_size", "seed"):
-            if key in state and state[key] != getattr(self, key):
-                raise UserError(f"resume: the checkpoint trained with {key}={state[key]}, this run asks {key}="
-                                f"{getattr(self, key)}; resume with the same {key} (or start a new run_dir)")
+        check_same_data(state, self.batch_size, self.seed)
         saved = int(state.get("accumulate", self.accumulate))  # checkpoints before 2026-12-07: assumed unchanged
         position = int(state["position"])
         # checkpoints fall between optimizer steps, so another accumulation continues at the same global batch

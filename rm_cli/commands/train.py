@@ -34,7 +34,7 @@ from rm_cli.checkpoint_io import AtomicCheckpointIO
 from rm_cli.config import validate_train
 from rm_cli.decode import decode_examples
 from rm_cli.errors import UserError, instantiation_cause, unexpected_option
-from rm_cli.global_batch import GlobalBatchStream
+from rm_cli.global_batch import GlobalBatchStream, check_same_data
 from rm_cli.history import history_settings
 from rm_cli.io import atomic_write_json, check_free_space, check_run_dir, remove_stale_temporaries
 from rm_cli.lightning_module import RMLightningModule, as_container
@@ -96,10 +96,7 @@ def check_resume(module: RMLightningModule, path: str) -> None:
                 else (saved, asked)
             raise UserError(f"resume={path}: the checkpoint trained with {key}={shown[0]}, this run asks {shown[1]}; "
                             "resume with the overrides it was trained with")
-    for key in ("batch_size", "seed"):  # the data stream checks these too, but only once training has started
-        if key in saved_cfg and saved_cfg[key] != own[key]:
-            raise UserError(f"resume: the checkpoint trained with {key}={saved_cfg[key]}, this run asks {key}={own[key]}; "
-                            f"resume with the same {key} (or start a new run_dir)")
+    check_same_data(saved_cfg, own.batch_size, own.seed)  # as the data stream does, but before training starts
     state = ckpt["state_dict"]
     for name, tensor in module.state_dict().items():
         if name not in state or tuple(state[name].shape) != tuple(tensor.shape):
