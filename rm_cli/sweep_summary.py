@@ -58,9 +58,16 @@ def summary_files(sweep_dir, since: float | None = None) -> list[Path]:
     return sorted(files, key=lambda p: [(0, int(x), "") if x.isdigit() else (1, 0, x) for x in p.parts])
 
 
+def read_runs(sweep_dir, since: float | None = None) -> list[dict]:
+    return [json.loads(p.read_text()) for p in summary_files(sweep_dir, since)]
+
+
 def summarize(sweep_dir, since: float | None = None) -> tuple[list[dict], dict[str, dict]]:
     """(per-run rows, per-point {column: (mean, std, n)}) for the summary.json files under sweep_dir."""
-    runs = [json.loads(p.read_text()) for p in summary_files(sweep_dir, since)]
+    return summarize_runs(read_runs(sweep_dir, since))
+
+
+def summarize_runs(runs: list[dict]) -> tuple[list[dict], dict[str, dict]]:
     names, shared = columns(runs), shared_overrides(runs)
     rows = [{"point": point_name(s, shared), "seed": s.get("seed"), **{c: _get(s, c) for c in names}} for s in runs]
     points: dict[str, dict] = {}
@@ -76,7 +83,8 @@ def summarize(sweep_dir, since: float | None = None) -> tuple[list[dict], dict[s
 
 
 def write_summary(sweep_dir, console: Console | None = None, since: float | None = None) -> Path | None:
-    rows, points = summarize(sweep_dir, since)
+    runs = read_runs(sweep_dir, since)  # once: the rows and the table's caption both come from them
+    rows, points = summarize_runs(runs)
     if not rows:
         return None
     buffer = io.StringIO()
@@ -86,7 +94,7 @@ def write_summary(sweep_dir, console: Console | None = None, since: float | None
     writer.writerows(rows)
     out = Path(sweep_dir) / "sweep_summary.csv"
     atomic_write_text(out, buffer.getvalue())
-    shared = shared_overrides([json.loads(p.read_text()) for p in summary_files(sweep_dir, since)])
+    shared = shared_overrides(runs)
     table = Table(title=f"sweep {sweep_dir}: mean +- std over seeds",
                   caption=f"every run: {' '.join(shared)}" if shared else None)
     table.add_column("point")
