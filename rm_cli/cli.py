@@ -57,17 +57,16 @@ def usage(prog: str) -> str:
     return "\n".join(lines)
 
 
-MULTIRUN_FLAGS = ("-m", "--multirun")
+# Hydra's run-mode flags, each with the mode it selects (Hydra takes one mode a run)
+RUN_MODES = {"-m": "-m", "--multirun": "-m", "-c": "--cfg", "--cfg": "--cfg", "-i": "--info", "--info": "--info",
+             "-r": "--run", "--run": "--run", "-sc": "--shell-completion", "--shell-completion": "--shell-completion"}
+MULTIRUN_FLAGS = tuple(flag for flag, mode in RUN_MODES.items() if mode == "-m")
 
 
 def flags_first(args: list[str]) -> list[str]:
     """`-m` anywhere on the line: Hydra's parser reads its flags only before the first override
     (`rm train seed=0,1 -m x=1` stopped at argparse's usage block: "unrecognized arguments: x=1")."""
     return [a for a in args if a in MULTIRUN_FLAGS] + [a for a in args if a not in MULTIRUN_FLAGS]
-
-
-RUN_MODES = {"-m": "-m", "--multirun": "-m", "-c": "--cfg", "--cfg": "--cfg", "-i": "--info", "--info": "--info",
-             "-r": "--run", "--run": "--run", "-sc": "--shell-completion", "--shell-completion": "--shell-completion"}
 
 
 def check_run_mode(args: list[str]) -> None:

@@ -13,8 +13,10 @@ class UserError(Exception):
 
 def instantiation_cause(error: BaseException) -> BaseException:
     """What a config's `_target_` raised, under the InstantiationException(s) Hydra wraps it in."""
+    from hydra.errors import InstantiationException  # here: this module is imported before Hydra is needed
+
     cause = error
-    while cause.__class__.__name__ == "InstantiationException" and cause.__cause__ is not None:
+    while isinstance(cause, InstantiationException) and cause.__cause__ is not None:
         cause = cause.__cause__
     return cause
 
