@@ -14,6 +14,10 @@ checkpoint (default: the shipped solving model), replays each recorded trajector
 - the final board: wrong digits and rule-breaking (conflict) cells per board, the share of the
   conflict cells that are wrong, the same score's AUC between wrong and right digits, and
   the share of each that the rule would re-mask;
+- the same final board scored the way best_of's masked score does (the blanks split at random into
+  `--parts` groups, each masked in turn): how unlikely each digit is when the model cannot see it,
+  -log p(digit | the rest), its AUC between wrong and right digits, and the share of each whose masked
+  argmax is another digit. This asks whether the model holds the information the re-mask head lacks;
 - for contrast, the kind of board it was trained on: each solution with a quarter of its blanks
   (seeded) replaced by uniformly drawn wrong digits, the same AUC and shares (no history).
 
@@ -80,7 +84,28 @@ def uniform_contrast(model, examples, share: float = 0.25, seed: int = 0) -> dic
             "uniform_right_flagged_pct": 100 * float((score[~wrong] > 0).float().mean())}
 
 
-def diagnose(model, examples, sampler) -> dict:
+def masked_surprise(model, board, blank, parts: int, seed: int = 0):
+    """([B, N] -log p(digit) of every blank with its part of the blanks masked, [B, N] whether the masked
+    argmax is another digit): the final board scored as best_of's masked score scores it (no history)."""
+    import torch
+
+    from rm_cli.samplers.base import best_token
+
+    g = torch.Generator().manual_seed(seed)
+    part = torch.randint(parts, board.shape, generator=g)
+    surprise, other = torch.zeros(board.shape), torch.zeros(board.shape, dtype=torch.bool)
+    with torch.inference_mode():
+        for p in range(parts):
+            hidden = blank & (part == p)
+            shown = board.masked_fill(hidden, model.mask_id)
+            probs = model.logits(shown, model.start(shown)).float().softmax(-1)
+            own = probs.gather(-1, board.unsqueeze(-1)).squeeze(-1)
+            surprise = torch.where(hidden, -own.clamp(min=1e-30).log(), surprise)
+            other = torch.where(hidden, best_token(probs, model.mask_id)[1] != board, other)
+    return surprise, other
+
+
+def diagnose(model, examples, sampler, parts: int = 4) -> dict:
     """The numbers of the module docstring for one set of puzzles."""
     import torch
 
@@ -124,6 +149,13 @@ def diagnose(model, examples, sampler) -> dict:
             "final_wrong_flagged_pct": 100 * float((final_score[final_wrong] > 0).float().mean()),
             "final_right_flagged_pct": 100 * float((final_score[final_vis & ~final_wrong] > 0).float().mean()),
         })
+        surprise, other = masked_surprise(model, traj[-1][failed], blank[failed], parts)
+        final_right = final_vis & ~final_wrong
+        out.update({
+            "final_masked_auc": rank_auc(surprise[final_vis], final_wrong[final_vis]),
+            "final_masked_wrong_other_pct": 100 * float(other[final_wrong].float().mean()),
+            "final_masked_right_other_pct": 100 * float(other[final_right].float().mean()),
+        })
     out.update(uniform_contrast(model, examples))
     return {key: round(value, 3) if isinstance(value, float) else value for key, value in out.items()}
 
@@ -134,6 +166,7 @@ def main() -> None:
     parser.add_argument("--sampler", default="rm_solve", help="a preset under conf/sampler")
     parser.add_argument("--levels", nargs="+", default=["easy", "hard"])
     parser.add_argument("--limit", type=int, default=200, help="first N puzzles of each level")
+    parser.add_argument("--parts", type=int, default=4, help="groups the final board's blanks are masked in")
     parser.add_argument("--out", required=True, help="JSON of the numbers, one entry per level")
     args = parser.parse_args()
     if args.checkpoint is not None and not Path(args.checkpoint).is_file():
@@ -156,10 +189,11 @@ def main() -> None:
     module = load_checkpoint(args.checkpoint, task_cfg)
     model = module.model.eval()
     task = instantiate(task_cfg).for_checkpoint(module.task)
-    results = {"checkpoint": args.checkpoint or "shipped", "sampler": args.sampler, "limit": args.limit,
+    results = {"checkpoint": args.checkpoint or "shipped", "sampler": args.sampler, "limit": args.limit, "parts": args.parts,
                "torch_threads": torch.get_num_threads(), "levels": {}}
     for level in args.levels:
-        results["levels"][level] = diagnose(model, task.eval_examples(solve_test_file(level), args.limit), instantiate(OmegaConf.load(preset)))
+        results["levels"][level] = diagnose(model, task.eval_examples(solve_test_file(level), args.limit), instantiate(OmegaConf.load(preset)),
+                                             args.parts)
         print(level, json.dumps(results["levels"][level], indent=1))
     atomic_write_text(args.out, json.dumps(results, indent=1) + "\n")
 

@@ -40,6 +40,34 @@ def test_shipped_model_flags_uniform_wrong_digits_and_the_report_is_consistent(t
     assert 0 <= hard["first_mistake_percentile"] <= 100 and hard["first_mistake_wrong_digits"] >= 1
     assert 1 <= hard["wrong_per_failed_board"] <= hard["blanks_per_failed_board"]
     assert hard["uniform_auc"] > 0.9 and hard["uniform_wrong_flagged_pct"] > 50 > hard["uniform_right_flagged_pct"]
+    assert json.loads(out.read_text())["parts"] == 4 and 0 <= hard["final_masked_auc"] <= 1
+    assert 0 <= hard["final_masked_wrong_other_pct"] <= 100 and 0 <= hard["final_masked_right_other_pct"] <= 100
+
+
+def test_masked_surprise_reads_each_blank_hidden_and_finds_a_digit_the_rest_rules_out():
+    """One blank of a solved easy board set to a wrong digit: masked alone (81 parts), the model sees the rest of
+    the solution, which fixes that cell; only blanks are scored."""
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    from rm_cli.checkpoint import load_checkpoint
+    from rm_cli.config import conf_dir
+    from rm_cli.tasks.sudoku.solve import solve_test_file
+
+    task_cfg = OmegaConf.load(conf_dir() / "task" / "sudoku.yaml")
+    task_cfg.mode = "solve"
+    module = load_checkpoint(None, task_cfg)
+    model = module.model.eval()
+    examples = instantiate(task_cfg).for_checkpoint(module.task).eval_examples(solve_test_file("easy"), 1)
+    board, blank = examples.gold.clone(), examples.editable.bool()
+    cell = int(blank[0].nonzero()[0])
+    board[0, cell] = (board[0, cell] + 1) % 9  # another digit (tokens 0-8 are digits 1-9)
+    surprise, other = _diagnostic().masked_surprise(model, board, blank, parts=81)
+    assert bool(other[0, cell]) and int(other[0][blank[0]].sum()) == 1
+    right = blank[0].clone()
+    right[cell] = False
+    assert surprise[0, cell] > surprise[0][right].max()
+    assert (surprise[~blank] == 0).all() and not other[~blank].any()
 
 
 def test_unknown_sampler_or_checkpoint_is_one_line_and_writes_nothing(tmp_path):
