@@ -28,7 +28,10 @@ class TransformerBackbone(nn.Module):
     `attention="peers"` lets a position attend only to positions that share a coordinate with it:
     on Sudoku a cell sees its row, column and box, the 20 cells its constraints involve, so each
     layer is one step of constraint propagation instead of something learnt from 81 x 81 pairs.
+    (`option_choices`: see Task.option_choices.)
     """
+
+    option_choices = {"attention": ATTENTION}
 
     def __init__(
         self,

@@ -29,14 +29,16 @@ def _require(ok: bool, message: str) -> None:
 
 def validate_train(cfg: DictConfig) -> None:
     """Reject config combinations that would fail late or train something other than intended."""
+    from rm_cli.history import history_settings  # imports torch, which conf_dir() (the CLI's start) does not need
+
     _require(cfg.objective in ("rm", "mdm"), f"objective must be 'rm' or 'mdm', got {cfg.objective!r}")
     _require(
         not (cfg.objective == "mdm" and cfg.history.enabled),
         f"objective=mdm trains without trajectories, so history must be off (got history={cfg.history.name})",
     )
     _require(0.0 < cfg.history.gamma <= 1.0, f"history.gamma must be in (0, 1], got {cfg.history.gamma}")
-    _require(isinstance(cfg.history.get("rescale", True), bool),
-             f"history.rescale must be true or false, got {cfg.history.get('rescale')!r}")
+    rescale = history_settings(cfg.history)["rescale"]
+    _require(isinstance(rescale, bool), f"history.rescale must be true or false, got {rescale!r}")
     _choices(cfg)
     _require(cfg.trajectory.length >= 2, f"trajectory.length must be >= 2, got {cfg.trajectory.length}")
     for key in ("batch_size", "val.batch_size", "checkpoint_every_n_steps", "trainer.max_steps", "trainer.val_check_interval",
@@ -70,16 +72,20 @@ def validate_train(cfg: DictConfig) -> None:
 
 def _choices(cfg: DictConfig) -> None:
     """Options with a fixed set of values that the task, backbone or history would check only once built: here
-    too, so a sweep's bad value stops it before its first job trains."""
-    from rm_cli.backbone import ATTENTION
+    too, so a sweep's bad value stops it before its first job trains. The task and backbone classes declare
+    theirs (`option_choices`); a `_target_` that does not import is left to fail where it is built."""
+    from hydra.utils import get_object
+
     from rm_cli.history import KINDS
-    from rm_cli.tasks.sudoku.task import MODES
 
     checks = [("history.kind", KINDS)]
-    if cfg.backbone.get("_target_") == "rm_cli.backbone.TransformerBackbone":
-        checks.append(("backbone.attention", ATTENTION))
-    if cfg.task.get("name") == "sudoku":
-        checks.append(("task.mode", MODES))
+    for group in ("task", "backbone"):
+        target = cfg[group].get("_target_")
+        try:
+            declared = getattr(get_object(target), "option_choices", {}) if target else {}
+        except (ImportError, AttributeError, ValueError):
+            declared = {}
+        checks += [(f"{group}.{option}", allowed) for option, allowed in declared.items()]
     for key, allowed in checks:
         value = OmegaConf.select(cfg, key)
         if value is not None:

@@ -36,6 +36,11 @@ def test_bad_overrides_become_one_line(args, message):
     (["-m", "task.mode=solve,bad"], "task.mode='bad' is not one of: revision, solve (sweep point task.mode=bad)"),
     (["-m", "backbone.attention=full,peer"], "backbone.attention='peer' is not one of: full, peers"),
     (["-m", "history.kind=recurrence,windw"], "history.kind='windw' is not one of: recurrence, window"),
+    # declared by the task classes (Task.option_choices), not by name in config.py
+    (["-m", "task=sudoku", "task.mode=solve", "task.level=hard,hardest"], "task.level='hardest' is not one of: easy, medium, hard"),
+    (["-m", "task=text", "task.wrong_rate_sampling=fixed,uniformly"],
+     "task.wrong_rate_sampling='uniformly' is not one of: fixed, uniform"),
+    (["-m", "task=image", "task.canvas=source,blank"], "task.canvas='blank' is not one of: source, masked"),
 ])
 def test_a_sweep_value_that_only_the_built_model_would_refuse_stops_the_sweep(args, message):
     with pytest.raises(UserError) as e:

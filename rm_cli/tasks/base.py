@@ -35,6 +35,9 @@ class Task:
     """Subclasses set name, vocab_size, mask_id and seq_len and implement the methods below."""
 
     name: str
+    # options with a fixed set of values (config key -> allowed values): rm train checks them before anything is
+    # built, so a sweep over a bad value stops before its first point trains (config.validate_train)
+    option_choices: dict[str, tuple] = {}
     vocab_size: int  # including the mask token
     mask_id: int
     seq_len: int

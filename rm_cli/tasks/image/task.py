@@ -111,6 +111,7 @@ def instruction_batch(layout: Layout, verb, quadrant, cls, shown: bool) -> torch
 
 class ImageTask(Task):
     splits = ("test", "val", "tokenizer", "classifier", "prompts")
+    option_choices = {"canvas": CANVAS_STARTS}
     # conf's default `rm` is Sudoku revision's rule; an edit decodes with SPEC §2's two-phase rule (from an
     # all-masked canvas, objective=mdm, that is plain MaskGIT)
     default_samplers = {"rm": "rm_edit", "mdm": "rm_edit"}

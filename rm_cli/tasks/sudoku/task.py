@@ -12,6 +12,7 @@ from rm_cli.tasks.base import Examples, Task
 from rm_cli.tasks.sudoku import boards as board_io
 from rm_cli.tasks.sudoku.grid import MASK_ID, N_DIGITS, grid_stream, random_symmetry
 from rm_cli.tasks.sudoku.metrics import sudoku_metrics
+from rm_cli.tasks.sudoku.puzzles import LEVELS
 from rm_cli.trajectory import KEEP, WRONG
 
 # Fixed seeds of the held-out splits: every run and every machine scores the same boards.
@@ -73,6 +74,7 @@ class SudokuTask(Task):
     one config group (`task=sudoku task.mode=...`) serves both."""
 
     vocab_size, mask_id, seq_len = N_DIGITS + 1, MASK_ID, 81
+    option_choices = {"mode": MODES, "level": tuple(LEVELS)}
 
     def __new__(cls, *args, mode: str = "revision", **kwargs):
         if cls is SudokuTask and mode == "solve":

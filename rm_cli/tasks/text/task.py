@@ -52,6 +52,7 @@ def shipped_test_file() -> Path:
 
 class TextTask(Task):
     splits = ("train", "val", "test")
+    option_choices = {"wrong_rate_sampling": SAMPLINGS}
     native_k = 50  # the paper's top-k (SPEC §4; the released code's is 8: rm prepare ... k=8)
     default_samplers = {"rm": "rm_text", "mdm": "vanilla_text"}  # SPEC §2's text decoding
     metrics_read_trajectory = False
