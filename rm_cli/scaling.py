@@ -9,6 +9,7 @@ both the budget and the measured mean and max.
 
 import csv
 import io
+from pathlib import Path
 
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
@@ -137,8 +138,20 @@ def write_csv(path, rows: list[dict], metric: str = "exact_pct") -> None:
     atomic_write_text(path, buffer.getvalue())
 
 
+def output_paths(output) -> tuple[Path, Path]:
+    """The CSV and the PNG that `rm eval scaling=true output=FILE.json` writes beside FILE.json."""
+    out = Path(str(output))
+    return out.with_suffix(".csv"), out.with_suffix(".png")
+
+
 def write_plot(path, rows: list[dict], title: str, metric: str = "exact_pct") -> None:
-    """`metric` (a percentage: exact %) against mean NFE, one line per sampler, NFE on a log2 axis."""
+    png = plot_png(rows, title, metric)
+    atomic_write_bytes(path, lambda f: f.write(png))
+
+
+def plot_png(rows: list[dict], title: str, metric: str = "exact_pct") -> bytes:
+    """`metric` (a percentage: exact %) against mean NFE, one line per sampler, NFE on a log2 axis, as PNG bytes
+    (drawn before anything is written, so a plot that fails leaves no CSV without its PNG)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -158,5 +171,7 @@ def write_plot(path, rows: list[dict], title: str, metric: str = "exact_pct") ->
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    atomic_write_bytes(path, lambda f: fig.savefig(f, format="png"))
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
     plt.close(fig)
+    return buffer.getvalue()

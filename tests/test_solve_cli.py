@@ -151,3 +151,17 @@ def test_infer_flags_puzzles_with_several_solutions(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (f"warning: {prompts}: 1 puzzle(s) have several solutions (lines [1]); any valid grid that keeps the "
             "givens answers them") in proc.stderr
+
+
+def test_scaling_refuses_an_unwritable_csv_or_png_before_the_sweep_and_writes_nothing(tmp_path):
+    """output=run.json writes run.csv and run.png beside it: a folder in the way of either was found only after
+    the whole sweep had run (and the CSV was written before the PNG failed)."""
+    for blocked in ("csv", "png"):
+        out = tmp_path / f"{blocked}.json"
+        out.with_suffix(f".{blocked}").mkdir()
+        proc = run_cli("eval", "task=sudoku", "task.mode=solve", "task.level=easy", "limit=200", "scaling=true",
+                       "scaling_budgets=[8,16,32]", f"output={out}")
+        assert proc.returncode == 2, proc.stderr[-2000:]
+        assert proc.stderr.strip().splitlines()[-1].endswith(f"{blocked}.{blocked}: output is a directory, expected a file path")
+        assert "Decoding" not in proc.stderr + proc.stdout
+        assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(blocked)) == [f"{blocked}.{blocked}"]

@@ -14,7 +14,7 @@ from rm_cli.checkpoint import load_checkpoint
 from rm_cli.config import validate_io
 from rm_cli.decode import decode_examples, on_device
 from rm_cli.errors import UserError
-from rm_cli.io import atomic_write_json, check_writable
+from rm_cli.io import atomic_write_bytes, atomic_write_json, check_writable
 from rm_cli.report import print_table, warn_several_solutions
 from rm_cli.runinfo import provenance
 from rm_cli.samplers import build_sampler
@@ -26,6 +26,9 @@ def run(cfg: DictConfig) -> dict:
     if cfg.scaling and (not cfg.output or Path(str(cfg.output)).suffix != ".json"):
         raise UserError("scaling=true needs output=FILE.json (the CSV and the PNG plot are written beside it), "
                         f"got output={cfg.output}")
+    if cfg.scaling:
+        for beside in scaling.output_paths(cfg.output):  # checked before the sweep, not after it
+            check_writable(beside)
     module = on_device(load_checkpoint(cfg.checkpoint, cfg.task), cfg.device)
     # this command's task options (level, test file), checked against the checkpoint
     task = instantiate(cfg.task).for_checkpoint(module.task)
@@ -89,10 +92,11 @@ def run_scaling(cfg: DictConfig, module, task, examples, sampler_name: str | Non
     Console().print(table)
 
     out = Path(cfg.output)
-    csv_path, png_path = out.with_suffix(".csv"), out.with_suffix(".png")
-    scaling.write_csv(csv_path, rows, metric)
+    csv_path, png_path = scaling.output_paths(out)
     title = f"{task.name} {getattr(task, 'mode', '')}: {Path(examples.source).name}, history {module.cfg.history.name}"
-    scaling.write_plot(png_path, rows, title, metric)
+    png = scaling.plot_png(rows, title, metric)
+    scaling.write_csv(csv_path, rows, metric)
+    atomic_write_bytes(png_path, lambda f: f.write(png))
     report = {"scaling": rows, "metric": metric, "budgets": budgets, "samplers": list(configs), "csv": str(csv_path),
               "plot": str(png_path), "decode_wall_time_s": round(wall, 2), **provenance(cfg, module, examples.source, len(examples))}
     atomic_write_json(out, report)
