@@ -72,7 +72,7 @@ def run(cfg: DictConfig) -> dict:
 def run_scaling(cfg: DictConfig, module, task, examples, sampler_name: str | None) -> dict:
     overrides = default_sampler.command_line() or []
     configs = scaling.sampler_configs(cfg.scaling_samplers, cfg.sampler, sampler_name,
-                                      named=default_sampler.names_sampler(overrides),
+                                      named=default_sampler.chooses_sampler(overrides),
                                       edited=default_sampler.edits_sampler(overrides))
     metric = task.headline_metric(examples)
     budgets = sorted(set(cfg.scaling_budgets))  # whole numbers >= 1 (validate_io)

@@ -108,7 +108,7 @@ def check_resume(module: RMLightningModule, path: str) -> None:
 def with_task_sampler(cfg: DictConfig, overrides) -> DictConfig:
     """cfg whose sampler (what validation decodes with, so what `best.ckpt` means) is the task's
     preset for this objective when the command line names none (rm_cli/default_sampler.py)."""
-    if overrides is None or default_sampler.names_sampler(overrides):
+    if overrides is None or default_sampler.chooses_sampler(overrides):
         return cfg  # decided without building the task
     cfg, preset = default_sampler.apply(cfg, instantiate(cfg.task), cfg.objective, overrides)
     if preset is not None:
