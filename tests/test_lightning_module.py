@@ -213,7 +213,7 @@ def test_validation_counts_each_example_once_and_pools_token_accuracy_over_examp
 def test_validation_draws_do_not_depend_on_the_validation_batch():
     """At temperature > 0 each validation example samples from its own seed (its index, as `rm eval` seeds
     test examples): it seeded by position in the batch, so val/* changed with val.batch_size."""
-    module = RMLightningModule(train_config("task=sudoku", "task.mode=solve", *TINY, "sampler=vanilla", "+sampler.temperature=1.0"))
+    module = RMLightningModule(train_config("task=sudoku", "task.mode=solve", *TINY, "sampler=vanilla", "sampler.temperature=1.0"))
     val = module.task.val_examples()
     decoded = []
     sampler = module.sampler
