@@ -102,7 +102,13 @@ def run_subcommand(prog: str, name: str, args: list[str]) -> None:
                              f"{'is' if len(missing) == 1 else 'are'} required\n")
             sys.exit(2)
         try:
-            return command.run(cfg)
+            result = command.run(cfg)
+            sys.stdout.flush()  # a reader that stopped early (`| head`) shows here, not in the interpreter's exit
+            return result
+        except BrokenPipeError:
+            # the reader closed the pipe: stop quietly, as a command killed by SIGPIPE does (status 141)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(128 + 13)
         except UserError as e:
             sys.stderr.write(f"{prog} {name}: error: {e}\n")
             sys.exit(2)

@@ -40,6 +40,9 @@ def validate_train(cfg: DictConfig) -> None:
     rescale = history_settings(cfg.history)["rescale"]
     _require(isinstance(rescale, bool), f"history.rescale must be true or false, got {rescale!r}")
     _choices(cfg)
+    for group in ("task", "backbone"):
+        check_option_types(cfg[group], group)
+    _flags(cfg, ["test_after_fit"])
     _require(cfg.trajectory.length >= 2, f"trajectory.length must be >= 2, got {cfg.trajectory.length}")
     for key in ("batch_size", "val.batch_size", "checkpoint_every_n_steps", "trainer.max_steps", "trainer.val_check_interval",
                 "trainer.accumulate_grad_batches"):
@@ -92,6 +95,58 @@ def _choices(cfg: DictConfig) -> None:
             _require(value in allowed, f"{key}={value!r} is not one of: {', '.join(allowed)}")
 
 
+def check_option_types(node: DictConfig, group: str) -> None:
+    """Each option of a config group against the annotation of the constructor its `_target_` names: a count
+    given as 1.5 (`sampler.max_turns=1.5`) ran until a tensor of that size was made, a word where a yes/no
+    option goes (`task.truncate_prompt=no`) counted as true, `sampler.steps=true` ran one step."""
+    import types
+    import typing
+
+    from hydra.utils import get_object
+
+    target = node.get("_target_")
+    try:
+        built = get_object(target) if target else None
+        # a class's constructor, and its subclasses' (SudokuTask builds SudokuSolveTask for task.mode=solve)
+        hints = {}
+        for made in [built, *(_subclasses(built) if isinstance(built, type) else [])] if built else []:
+            for key, hint in typing.get_type_hints(made.__init__ if isinstance(made, type) else made).items():
+                hints.setdefault(key, hint)
+    except (ImportError, AttributeError, ValueError, NameError, TypeError):
+        return  # an unknown _target_ fails where it is built, with its own message
+    for key in node:
+        hint = hints.get(key)
+        if hint is None or key.startswith("_") or OmegaConf.is_interpolation(node, key):
+            continue  # an interpolation is the config's own wiring, not a value given
+        value = node[key]
+        union = isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union
+        allowed = set(typing.get_args(hint)) if union else {hint}
+        if value is None and type(None) in allowed:
+            continue
+        if bool in allowed:
+            ok, kind = isinstance(value, bool), "true or false"
+        elif int in allowed:
+            ok, kind = _is_whole(value), "a whole number"
+        elif float in allowed:
+            ok, kind = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
+        elif str in allowed:
+            ok, kind = isinstance(value, str), "a string"
+        else:
+            continue
+        _require(ok, f"{group}.{key} must be {kind}{' or null' if type(None) in allowed else ''}, got {value!r}")
+
+
+def _subclasses(cls: type) -> list[type]:
+    return [sub for direct in cls.__subclasses__() for sub in (direct, *_subclasses(direct))]
+
+
+def _flags(cfg: DictConfig, keys) -> None:
+    """Top-level yes/no options: any other value (`scaling=no`) was taken as true."""
+    for key in keys:
+        if key in cfg:
+            _require(isinstance(cfg[key], bool), f"{key} must be true or false, got {cfg[key]!r}")
+
+
 def _is_whole(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -123,6 +178,9 @@ def validate_io(cfg: DictConfig) -> None:
     """eval / infer / prepare: counts are positive integers (a slice by limit=-1 or a range by batch_size=0
     would run and mislead, or crash late), and output= never names the file the command reads."""
     _count(cfg, "batch_size", optional=False)
+    _flags(cfg, ["scaling", "show_trajectory"])
+    if "task" in cfg:
+        check_option_types(cfg.task, "task")
     _seed(cfg, optional="split" in cfg)  # rm prepare's null: the split's own fixed seed
     for key in ("limit", "n"):
         if key in cfg:

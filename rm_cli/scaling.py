@@ -11,14 +11,13 @@ import csv
 import io
 from pathlib import Path
 
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from rm_cli.config import conf_dir, sampler_preset
 from rm_cli.decode import decode_examples
 from rm_cli.errors import UserError
 from rm_cli.io import atomic_write_bytes, atomic_write_text
-from rm_cli.samplers import SAMPLERS
+from rm_cli.samplers import SAMPLERS, build_sampler
 
 LEAD = ["sampler", "history", "budget", "nfe_mean", "nfe_max"]
 
@@ -54,12 +53,14 @@ def sampler_configs(names, chosen: DictConfig, chosen_name: str | None = None, n
         return out
     same_class = [name for name, cfg in out.items() if cfg._target_ == chosen.get("_target_")]
     placed = len(same_class) == 1 and same_class[0] in SAMPLERS
-    if not placed and (edited or (named and not same_class)):
+    # the task's own RM decoder of another class (image: rm_edit, its keys edited or not) stands in for the listed
+    # rm, as rm_solve does
+    stands_in = not same_class and not named and "rm" in out and chosen_name and sampler_preset(chosen_name).is_file()
+    if not placed and not stands_in and (edited or (named and not same_class)):
         what = chosen_name or str(chosen.get("_target_"))
         raise UserError(f"sampler={what} (with its overrides) is not among the compared samplers ({', '.join(out)}); "
                         f"add {what} to scaling_samplers, or drop sampler= to compare the list as it is")
-    if not same_class and not named and not edited and "rm" in out and chosen_name and sampler_preset(chosen_name).is_file():
-        # the task's own RM decoder of another class (image: rm_edit) stands in for the listed rm, as rm_solve does
+    if stands_in:
         return {(chosen_name if name == "rm" else name): (chosen if name == "rm" else cfg) for name, cfg in out.items()}
     if placed:
         # labelled by what decodes: rm_solve (task.mode=solve's default) in rm's place is reported as rm_solve
@@ -110,7 +111,7 @@ def sweep(model, task, examples, configs: dict[str, DictConfig], budgets, batch_
     the checkpoint's history setting, so CSVs of several checkpoints can be joined. seed and device
     are the eval's: per-example draws at temperature > 0 and where the model decodes, as in one eval."""
     # every (sampler, budget) first, so a sampler that takes no budget (or too small a one) fails before any decoding
-    planned = {(name, int(budget)): instantiate(with_budget(base, int(budget)))
+    planned = {(name, int(budget)): build_sampler(with_budget(base, int(budget)))
                for name, base in configs.items() for budget in budgets}
     rows = []
     for (name, budget), sampler in planned.items():

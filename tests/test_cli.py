@@ -247,3 +247,41 @@ def test_shipped_checkpoint_revises_boards_without_training(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     revised = proc.stdout.strip().splitlines()
     assert sum(r == b["solution"] for r, b in zip(revised, boards)) >= 4
+
+
+@pytest.mark.parametrize("command,args,line", [
+    # each ran: a traceback once a tensor of that size was made (in train after the first stretch of training),
+    # or a word taken as true, or `true` as one step
+    ("train", ["sampler.max_turns=2.5"], "sampler.max_turns must be a whole number, got 2.5"),
+    ("train", ["backbone.n_layers=1.5"], "backbone.n_layers must be a whole number, got 1.5"),
+    ("train", ["test_after_fit=no"], "test_after_fit must be true or false, got 'no'"),
+    ("infer", ["sampler=vanilla", "sampler.steps=true"], "sampler.steps must be a whole number, got True"),
+    ("infer", ["show_trajectory=no"], "show_trajectory must be true or false, got 'no'"),
+    ("eval", ["scaling=no", "output=OUT/s.json"], "scaling must be true or false, got 'no'"),
+    ("eval", ["task=text", "task.truncate_prompt=no"], "task.truncate_prompt must be true or false, got 'no'"),
+    ("eval", ["sampler=best_of", "sampler.views=2.5"], "sampler.views must be a whole number, got 2.5"),
+    ("eval", ["sampler=rm", "sampler.fill_at_end=off"], "sampler.fill_at_end must be true or false, got 'off'"),
+])
+def test_options_of_the_wrong_type_are_one_line_before_any_work(tmp_path, command, args, line):
+    prompts = tmp_path / "p.txt"
+    prompts.write_text(_boards(1)[0]["board"] + "\n")
+    extra = {"train": [f"run_dir={tmp_path / 'r'}", *TINY, "trainer.max_steps=2"], "infer": [f"prompts={prompts}"],
+             "eval": ["limit=2"]}[command]
+    proc = run_cli(command, *extra, *(a.replace("OUT", str(tmp_path)) for a in args))
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines()[-1] == f"rm {command}: error: {line}"
+    assert not (tmp_path / "r").exists() and not list(tmp_path.glob("s.*"))
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path):
+    """`rm infer ... | head -1`: the rest of the output met a closed pipe, a BrokenPipeError traceback and exit 1."""
+    board = _boards(1)[0]
+    prompts = tmp_path / "many.txt"
+    prompts.write_text((board["board"] + "\n") * 1000)  # 82 kB of output: more than a pipe holds
+    proc = subprocess.Popen([str(BIN / "rm"), "infer", f"prompts={prompts}"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=tmp_path)
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait() == 141 and len(first.strip()) == 81
+    assert "Traceback" not in err and "BrokenPipe" not in err

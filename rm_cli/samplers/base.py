@@ -23,6 +23,7 @@ from typing import ClassVar
 
 import torch
 
+from rm_cli.config import check_option_types
 from rm_cli.errors import UserError, instantiation_cause, unexpected_option
 from rm_cli.model import first_editable_column
 
@@ -41,6 +42,7 @@ def build_sampler(sampler_cfg) -> "Sampler":
     from hydra.errors import InstantiationException
     from hydra.utils import instantiate
 
+    check_option_types(sampler_cfg, "sampler")
     try:
         return instantiate(sampler_cfg)
     except InstantiationException as e:

@@ -24,12 +24,11 @@ depends on its batch.
 """
 
 import torch
-from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from rm_cli.config import sampler_preset
 from rm_cli.errors import UserError
-from rm_cli.samplers.base import SampleResult, Sampler, concat_results
+from rm_cli.samplers.base import SampleResult, Sampler, build_sampler, concat_results
 
 
 class BestOfSampler(Sampler, name="best_of"):
@@ -54,7 +53,7 @@ class BestOfSampler(Sampler, name="best_of"):
         from rm_cli.scaling import with_budget  # scaling imports the registry, which imports this module
 
         cfg = OmegaConf.merge(OmegaConf.load(sampler_preset(base)), base_overrides or {})
-        self.base = instantiate(with_budget(cfg, per_view))
+        self.base = build_sampler(with_budget(cfg, per_view))
         if views > 1 and symmetry is None and self.base.temperature == 0:
             raise UserError("sampler=best_of with symmetry=null needs a base sampler that samples "
                             "(sampler.base_overrides.temperature > 0): at temperature 0 every view is the same decode")
