@@ -174,7 +174,8 @@ def jsonl_records(path, what: str, hint: str = ""):
     p = Path(str(path))
     if not p.is_file():
         raise UserError(f"no such {what}", path=path)
-    for n, text in enumerate(file_lines(p.read_text(encoding="utf-8", errors="replace")), 1):
+    # utf-8-sig: a byte-order mark (some editors write one) is not part of the first record
+    for n, text in enumerate(file_lines(p.read_text(encoding="utf-8-sig", errors="replace")), 1):
         if not text.strip():
             continue
         try:

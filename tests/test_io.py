@@ -124,3 +124,20 @@ def test_a_folder_write_that_fails_midway_is_one_line_and_leaves_nothing(tmp_pat
     with pytest.raises(UserError, match="out: cannot write: No space left on device"):
         atomic_write_dir(tmp_path / "out", full_disk)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_byte_order_mark_is_read_past_in_every_prompt_and_record_file(tmp_path):
+    """Sudoku board files already read past a BOM; text prompt files refused it (not valid JSON / a character
+    not in the vocabulary) and image prompt files called it malformed JSON."""
+    from rm_cli.io import jsonl_records
+    from rm_cli.tasks.text.files import read_prompts
+
+    bom = "\ufeff"
+    for name, text in (("p.txt", "What is 2 + 3?\nAnd 4 * 5?\n"), ("p.jsonl", '{"prompt": "2 + 3?", "answer": "5"}\n')):
+        plain, marked = tmp_path / f"plain_{name}", tmp_path / f"bom_{name}"
+        plain.write_text(text, encoding="utf-8")
+        marked.write_text(bom + text, encoding="utf-8")
+        assert read_prompts(marked) == read_prompts(plain) and read_prompts(marked)[0].prompt[0] != bom
+    records = tmp_path / "r.jsonl"
+    records.write_text(bom + '{"image": "a.png", "instruction": "x"}\n\n{"image": "b.png"}\n', encoding="utf-8")
+    assert list(jsonl_records(records, "prompt file")) == [(1, {"image": "a.png", "instruction": "x"}), (3, {"image": "b.png"})]

@@ -12,6 +12,7 @@ from conftest import TINY, run_cli
 from rm_cli import scaling
 from rm_cli.commands import prepare
 from rm_cli.errors import UserError
+from rm_cli.tasks.sudoku.solve import solve_test_file
 
 SOLVE = ["task=sudoku", "task.mode=solve", "task.puzzle_pool=40", "threads=1", *TINY]
 STEPS = ["trainer.max_steps=3", "trainer.val_check_interval=3"]
@@ -139,8 +140,22 @@ def test_solve_mode_decodes_with_rm_solve_unless_the_command_line_names_a_sample
     assert default["metrics"]["nfe_per_board"] >= 8 and "rm_solve sampler" in stdout
     one_shot, _ = evaluate("rm", "sampler=rm")
     assert one_shot["sampler_preset"] == "rm" and one_shot["metrics"]["nfe_per_board"] <= 4
-    edited, _ = evaluate("edited", "sampler.max_turns=8")  # editing the default keeps it
-    assert edited["config"]["sampler"]["max_turns"] == 8 and edited["config"]["sampler"]["reveal_per_turn"] is None
+    edited, _ = evaluate("edited", "sampler.max_turns=8")  # an edit edits this task's default (it was conf's rm)
+    assert edited["sampler_preset"] == "rm_solve" and edited["config"]["sampler"]["max_turns"] == 8
+    assert edited["config"]["sampler"]["reveal_per_turn"] == 1 and edited["metrics"]["nfe_per_board"] > 4
+
+
+def test_temperature_and_block_size_are_options_of_the_sampling_presets(tmp_path):
+    """docs/method.md: rm and vanilla sample at sampler.temperature > 0 and decode by block; their presets lacked
+    the keys, so `sampler.temperature=0.7` was refused ("Could not override", use +sampler.temperature)."""
+    prompts = tmp_path / "p.txt"
+    prompts.write_text(json.loads(solve_test_file("easy").read_text().splitlines()[0])["board"] + "\n")
+    for name in ("rm", "rm_solve", "vanilla"):
+        out = tmp_path / f"{name}.jsonl"
+        proc = run_cli("infer", "task=sudoku", "task.mode=solve", f"prompts={prompts}", f"sampler={name}",
+                       "sampler.temperature=0.7", "sampler.block_size=27", f"output={out}")
+        assert proc.returncode == 0, (name, proc.stderr[-2000:])
+        assert out.is_file()
 
 
 def test_infer_flags_puzzles_with_several_solutions(tmp_path):

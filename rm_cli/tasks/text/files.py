@@ -50,7 +50,7 @@ def _check_text_file(p: Path) -> None:
 def _bad_json_line(p: Path) -> tuple[int, str] | None:
     """(line, reason) of the first line of a JSONL file that is not a JSON object, or whose prompt or answer is
     there but not a string (datasets would cast a column of mixed types, and the row it blamed was not this one)."""
-    with p.open(encoding="utf-8", errors="replace") as f:
+    with p.open(encoding="utf-8-sig", errors="replace") as f:
         for number, text in enumerate(f, 1):
             if not text.strip():
                 continue
@@ -73,7 +73,7 @@ def _line_numbers(p: Path, n: int) -> list[int]:
         return list(range(2, n + 2))
     if p.suffix.lower() != ".jsonl":
         return list(range(1, n + 1))
-    with p.open(encoding="utf-8", errors="replace") as f:
+    with p.open(encoding="utf-8-sig", errors="replace") as f:
         lines = [number for number, text in enumerate(f, 1) if text.strip()]
     return lines[:n] + list(range(len(lines) + 1, n + 1))
 
@@ -143,7 +143,7 @@ def read_prompts(path) -> list[Record]:
     if p.is_dir():
         raise UserError("is a directory; expected a prompt file", path=path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_text(encoding="utf-8-sig")  # a byte-order mark (some editors write one) is not the prompt
     except (OSError, UnicodeDecodeError) as e:
         raise UserError(f"cannot read: {e.__class__.__name__}", path=path) from None
     lines = [(i + 1, s) for i, s in enumerate(file_lines(text)) if s.strip()]
