@@ -67,13 +67,15 @@ def model_card(config: dict) -> str:
             f"its {key} `{path}`" for key, path in files.items()) + "; copy them too and name them on the command "
             "line (" + ", ".join(f"`task.{key}=FILE`" for key in files) + "), as below.")
     extra = "".join(f" task.{key}=FILE" for key in files)
+    mode = config["rm_config"]["task"].get("mode")
+    task_args = f"task={task['task']}" + (f" task.mode={mode}" if mode not in (None, "revision") else "")
     return (
         "---\nlibrary_name: rm-cli\ntags: [mask-diffusion, reflective-masking]\n---\n\n"
         f"# Reflective Masking model: {task['task']} ({config['num_parameters']:,} parameters)\n\n"
         f"Trained with `rm train` (objective `{config['reflective_masking']['objective']}`, "
         f"history `{history['name']}`).{needs} Download this folder, then:\n\n"
-        f"    rm eval task={task['task']} checkpoint=DIR{extra}\n"
-        f"    rm infer task={task['task']} checkpoint=DIR{extra.replace(' task.classifier=FILE', '')} prompts=FILE\n"
+        f"    rm eval {task_args} checkpoint=DIR{extra}\n"
+        f"    rm infer {task_args} checkpoint=DIR{extra.replace(' task.classifier=FILE', '')} prompts=FILE\n"
     )
 
 

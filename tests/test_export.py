@@ -96,3 +96,23 @@ def test_an_empty_checkpoint_path_and_a_checkpoint_without_weights_say_so(checkp
     torch.save(ckpt, tmp_path / "no_weights.ckpt")
     with pytest.raises(UserError, match="holds an rm config but no weights"):  # was "no rm config inside"
         load_checkpoint(tmp_path / "no_weights.ckpt", TASK)
+
+
+def test_export_reads_the_task_off_the_checkpoint_and_the_card_names_the_mode(tmp_path):
+    """`rm export checkpoint=SOLVE.ckpt out=DIR` was refused ('pass task.mode=solve') though the checkpoint records
+    its task, and the card's commands left task.mode=solve out, so they failed as written."""
+    from rm_cli.checkpoint import shipped_checkpoint
+
+    out = tmp_path / "solve"
+    proc = run_cli("export", f"checkpoint={shipped_checkpoint('sudoku', 'solve')}", f"out={out}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    card = (out / "README.md").read_text()
+    assert "rm eval task=sudoku task.mode=solve checkpoint=DIR" in card
+    assert "rm infer task=sudoku task.mode=solve checkpoint=DIR prompts=FILE" in card
+    prompts = tmp_path / "p.txt"
+    prompts.write_text("..3.65..956.984..1...2......598736..7..4..9...31.2..4.9.5..8....7..9.4.8.8.....96\n")
+    proc = run_cli("infer", "task=sudoku", "task.mode=solve", f"checkpoint={out}", f"prompts={prompts}")
+    assert proc.returncode == 0 and proc.stdout.strip() == "143765289562984371897231564459873612728416935631529847915648723376192458284357196"
+    proc = run_cli("export", f"checkpoint={shipped_checkpoint('sudoku', 'solve')}", f"out={tmp_path / 'rev'}",
+                   "task.mode=revision")  # a task named on the command line is still checked
+    assert proc.returncode == 2 and "pass task.mode=solve" in proc.stderr
