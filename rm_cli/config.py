@@ -77,18 +77,24 @@ def _choices(cfg: DictConfig) -> None:
     """Options with a fixed set of values that the task, backbone or history would check only once built: here
     too, so a sweep's bad value stops it before its first job trains. The task and backbone classes declare
     theirs (`option_choices`); a `_target_` that does not import is left to fail where it is built."""
-    from hydra.utils import get_object
-
     from rm_cli.history import KINDS
 
-    checks = [("history.kind", KINDS)]
-    for group in ("task", "backbone"):
-        target = cfg[group].get("_target_")
-        try:
-            declared = getattr(get_object(target), "option_choices", {}) if target else {}
-        except (ImportError, AttributeError, ValueError):
-            declared = {}
-        checks += [(f"{group}.{option}", allowed) for option, allowed in declared.items()]
+    _in_choices(cfg, [("history.kind", KINDS), *_declared_choices(cfg, "task"), *_declared_choices(cfg, "backbone")])
+
+
+def _declared_choices(cfg: DictConfig, group: str) -> list[tuple[str, tuple]]:
+    """(key, allowed values) of the options the class that `group`'s `_target_` names declares (`option_choices`)."""
+    from hydra.utils import get_object
+
+    target = cfg[group].get("_target_")
+    try:
+        declared = getattr(get_object(target), "option_choices", {}) if target else {}
+    except (ImportError, AttributeError, ValueError):
+        declared = {}
+    return [(f"{group}.{option}", allowed) for option, allowed in declared.items()]
+
+
+def _in_choices(cfg: DictConfig, checks) -> None:
     for key, allowed in checks:
         value = OmegaConf.select(cfg, key)
         if value is not None:
@@ -181,6 +187,7 @@ def validate_io(cfg: DictConfig) -> None:
     _flags(cfg, ["scaling", "show_trajectory"])
     if "task" in cfg:
         check_option_types(cfg.task, "task")
+        _in_choices(cfg, _declared_choices(cfg, "task"))  # task.mode=nope read "pass task.mode=revision"
     _seed(cfg, optional="split" in cfg)  # rm prepare's null: the split's own fixed seed
     for key in ("limit", "n"):
         if key in cfg:

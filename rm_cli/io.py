@@ -108,6 +108,8 @@ def check_writable(path) -> None:
     """Fail before any work when an output file could not be written."""
     if path is None:
         return
+    if not str(path).strip():  # Path("") is ".", a directory: the message named a folder nobody gave
+        raise UserError("output= is empty; give a file path or leave output out")
     if str(path).endswith(("/", os.sep)):  # Path() drops the slash: 'out/' would become a file named out
         raise UserError("output names a folder (it ends with '/'), expected a file path", path=path)
     parent = Path(path).resolve().parent
@@ -127,7 +129,9 @@ def check_writable(path) -> None:
 def check_new_dir(path) -> None:
     """Fail before any work when `path` is taken (anything but an empty directory) or its parent is read-only."""
     target = Path(path)
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+    if target.exists() and not target.is_dir():
+        raise UserError("is a file; give a folder that does not exist yet (or an empty one)", path=path)
+    if target.exists() and any(target.iterdir()):
         raise UserError("already exists and is not an empty directory; remove it or choose another", path=path)
     check_writable(target / "probe")
 

@@ -261,6 +261,8 @@ def test_shipped_checkpoint_revises_boards_without_training(tmp_path):
     ("eval", ["task=text", "task.truncate_prompt=no"], "task.truncate_prompt must be true or false, got 'no'"),
     ("eval", ["sampler=best_of", "sampler.views=2.5"], "sampler.views must be a whole number, got 2.5"),
     ("eval", ["sampler=rm", "sampler.fill_at_end=off"], "sampler.fill_at_end must be true or false, got 'off'"),
+    ("eval", ["task.mode=nope"], "task.mode='nope' is not one of: revision, solve"),  # was "pass task.mode=revision"
+    ("infer", ["output="], "output= is empty; give a file path or leave output out"),  # was "output is a directory"
 ])
 def test_options_of_the_wrong_type_are_one_line_before_any_work(tmp_path, command, args, line):
     prompts = tmp_path / "p.txt"

@@ -141,3 +141,15 @@ def test_a_byte_order_mark_is_read_past_in_every_prompt_and_record_file(tmp_path
     records = tmp_path / "r.jsonl"
     records.write_text(bom + '{"image": "a.png", "instruction": "x"}\n\n{"image": "b.png"}\n', encoding="utf-8")
     assert list(jsonl_records(records, "prompt file")) == [(1, {"image": "a.png", "instruction": "x"}), (3, {"image": "b.png"})]
+
+
+def test_an_empty_output_and_a_file_where_a_folder_goes_say_so(tmp_path):
+    """output= (empty) read as '.', a directory: 'output is a directory'; rm export out=FILE said the file 'is not
+    an empty directory'."""
+    from rm_cli.io import check_new_dir
+
+    with pytest.raises(UserError, match=r"^output= is empty; give a file path or leave output out$"):
+        check_writable("")
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(UserError, match="is a file; give a folder that does not exist yet"):
+        check_new_dir(tmp_path / "afile")
