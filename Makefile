@@ -1,5 +1,5 @@
 # `make setup` builds .venv (CPU torch first, from this machine's local wheel, then the package with its test
-# and sweep-launcher extras), `make test` runs the suite, `make bench` the benchmarks.
+# and sweep-launcher extras), `make test` runs the suite, `make bench` the benchmarks (`make bench BENCH_ARGS=--quick`: a few minutes).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -25,7 +25,7 @@ test:
 	$(PY) -m pytest
 
 bench:
-	$(PY) benchmarks/run_all.py
+	$(PY) benchmarks/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache

@@ -26,6 +26,34 @@ def median_time(fn, repeats: int, warmup: int = 2) -> float:
     return statistics.median(times)
 
 
+def paired_ratio(numerator, denominator, repeats: int, warmup: int = 2) -> dict:
+    """numerator's time over denominator's, timed in `repeats` adjacent pairs (the order alternating), so a
+    shared CPU's slow spells hit both sides of a pair alike. The median of the pairs' ratios is the result; its
+    quartiles say how far one run of the benchmark can be trusted (a median of times alone hid ratios from 0.3
+    to 8 on a busy machine)."""
+    for _ in range(warmup):
+        numerator()
+        denominator()
+    num, den = [], []
+    for i in range(repeats):
+        for fn, out in ((numerator, num), (denominator, den)) if i % 2 == 0 else ((denominator, den), (numerator, num)):
+            start = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - start)
+    ratios = [a / b for a, b in zip(num, den)]
+    q1, median, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
+    return {"numerator_s": statistics.median(num), "denominator_s": statistics.median(den),
+            "ratio": median, "ratio_q1": q1, "ratio_q3": q3, "pairs": len(ratios)}
+
+
+def verdict(ratio: float, q1: float, q3: float, goal: float) -> str:
+    """'yes' when even the upper quartile of the pairs' ratios meets an upper-bound goal, 'NO' when the median
+    misses it, 'unclear' when the middle half of the pairs lies on both sides (rerun on a quieter machine)."""
+    if q3 <= goal:
+        return "yes"
+    return "NO" if ratio > goal else "unclear"
+
+
 def interleaved_medians(fns: dict, repeats: int, warmup: int = 2) -> dict:
     """Time several functions in alternation so that machine noise hits all of them alike."""
     for fn in fns.values():
