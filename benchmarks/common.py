@@ -15,17 +15,6 @@ def train_config(*overrides: str):
     return OmegaConf.to_container(cfg, resolve=True)
 
 
-def median_time(fn, repeats: int, warmup: int = 2) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def paired_ratio(numerator, denominator, repeats: int, warmup: int = 2) -> dict:
     """numerator's time over denominator's, timed in `repeats` adjacent pairs (the order alternating), so a
     shared CPU's slow spells hit both sides of a pair alike. The median of the pairs' ratios is the result; its

@@ -28,18 +28,18 @@ def chosen_name() -> str | None:
     return HydraConfig.get().runtime.choices.get("sampler") if HydraConfig.initialized() else None
 
 
-def _keys(overrides) -> list[str]:
+def override_keys(overrides) -> list[str]:
     return [o.split("=", 1)[0].lstrip("+~") for o in overrides]
 
 
 def edits_sampler(overrides) -> bool:
     """Whether a command-line override changes a key of the sampler (`sampler.steps=8`, not `sampler=X`)."""
-    return any(key.startswith("sampler.") for key in _keys(overrides))
+    return any(key.startswith("sampler.") for key in override_keys(overrides))
 
 
 def chooses_sampler(overrides) -> bool:
     """Whether a command-line override picks the sampler preset (`sampler=X`), not only edits its keys."""
-    return "sampler" in _keys(overrides)
+    return "sampler" in override_keys(overrides)
 
 
 def preset_for(task, objective: str, overrides) -> str | None:

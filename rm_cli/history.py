@@ -95,17 +95,15 @@ class HistoryReference(nn.Module):
         not selected turn by turn, and the rotation is written a * C + roll(a) * S (C = gamma [cos, cos],
         S = gamma [-sin, sin]), step_back's numbers up to float rounding (decoding keeps step_back).
         """
+        c, s = self.cos.to(embed.weight.dtype), self.sin.to(embed.weight.dtype)
+        C, S = self.gamma * torch.cat((c, c)), self.gamma * torch.cat((-s, s))
         a = None
         for k in range(int(t.max()) + 1):
             e = embed(states[:, k])
             if a is None:
                 a = e
                 continue
-            if self.rotates:
-                c, s = self.cos.to(e.dtype), self.sin.to(e.dtype)
-                new = e + a * (self.gamma * torch.cat((c, c))) + a.roll(self.dim // 2, dims=-1) * (self.gamma * torch.cat((-s, s)))
-            else:
-                new = e + self.gamma * a
+            new = e + a * C + a.roll(self.dim // 2, dims=-1) * S if self.rotates else e + self.gamma * a
             a = torch.where((k <= t).view(-1, 1, 1), new, a)
         return a, embed(states.gather(1, t.view(-1, 1, 1).expand(-1, 1, states.shape[2])).squeeze(1))
 

@@ -21,6 +21,12 @@ def warn_several_solutions(examples, consequence: str) -> None:
                                f"(lines {lines}); {consequence}", highlight=False, soft_wrap=True)  # one line in a log
 
 
+def print_source_line(console, source, line: int, style: str = "") -> None:
+    """A `file:line` header above one example's output, printed whole: a rich rule cut a long path to the
+    terminal's width ('p.t…'), and the line number with it."""
+    console.print(f"── {source}:{line} ──", style=style, markup=False, highlight=False, soft_wrap=True)
+
+
 def print_table(title: str, rows, first: str = "metric") -> None:
     """rows: (name, value) pairs, printed in order."""
     table = Table(title=title)

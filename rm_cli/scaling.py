@@ -145,14 +145,16 @@ def output_paths(output) -> tuple[Path, Path]:
     return out.with_suffix(".csv"), out.with_suffix(".png")
 
 
-def write_plot(path, rows: list[dict], title: str, metric: str = "exact_pct") -> None:
+def write_csv_and_plot(csv_path, png_path, rows: list[dict], title: str, metric: str = "exact_pct") -> None:
+    """The CSV and its PNG plot; the plot is drawn before either is written, so a plot that fails leaves no CSV
+    without its PNG."""
     png = plot_png(rows, title, metric)
-    atomic_write_bytes(path, lambda f: f.write(png))
+    write_csv(csv_path, rows, metric)
+    atomic_write_bytes(png_path, lambda f: f.write(png))
 
 
 def plot_png(rows: list[dict], title: str, metric: str = "exact_pct") -> bytes:
-    """`metric` (a percentage: exact %) against mean NFE, one line per sampler, NFE on a log2 axis, as PNG bytes
-    (drawn before anything is written, so a plot that fails leaves no CSV without its PNG)."""
+    """`metric` (a percentage: exact %) against mean NFE, one line per sampler, NFE on a log2 axis, as PNG bytes."""
     import matplotlib
 
     matplotlib.use("Agg")

@@ -11,7 +11,7 @@ import csv
 import sys
 from pathlib import Path
 
-from rm_cli.scaling import write_csv, write_plot
+from rm_cli.scaling import write_csv_and_plot
 
 
 def number(text: str):
@@ -50,8 +50,7 @@ def main() -> None:
         runs.append((label, Path(path)))
     rows = joined_rows(runs)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    write_csv(Path(f"{args.out}.csv"), rows)
-    write_plot(Path(f"{args.out}.png"), rows, args.title)
+    write_csv_and_plot(Path(f"{args.out}.csv"), Path(f"{args.out}.png"), rows, args.title)
     print(f"wrote {args.out}.csv and {args.out}.png ({len(rows)} points)")
 
 

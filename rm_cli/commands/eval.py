@@ -14,7 +14,7 @@ from rm_cli.checkpoint import load_checkpoint
 from rm_cli.config import validate_io
 from rm_cli.decode import decode_examples, on_device
 from rm_cli.errors import UserError
-from rm_cli.io import atomic_write_bytes, atomic_write_json, check_writable
+from rm_cli.io import atomic_write_json, check_writable
 from rm_cli.report import print_table, warn_several_solutions
 from rm_cli.runinfo import provenance
 from rm_cli.samplers import build_sampler
@@ -94,9 +94,7 @@ def run_scaling(cfg: DictConfig, module, task, examples, sampler_name: str | Non
     out = Path(cfg.output)
     csv_path, png_path = scaling.output_paths(out)
     title = f"{task.name} {getattr(task, 'mode', '')}: {Path(examples.source).name}, history {module.cfg.history.name}"
-    png = scaling.plot_png(rows, title, metric)
-    scaling.write_csv(csv_path, rows, metric)
-    atomic_write_bytes(png_path, lambda f: f.write(png))
+    scaling.write_csv_and_plot(csv_path, png_path, rows, title, metric)
     report = {"scaling": rows, "metric": metric, "budgets": budgets, "samplers": list(configs), "csv": str(csv_path),
               "plot": str(png_path), "decode_wall_time_s": round(wall, 2), **provenance(cfg, module, examples.source, len(examples))}
     atomic_write_json(out, report)

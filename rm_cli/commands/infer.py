@@ -13,7 +13,7 @@ from rm_cli import default_sampler
 from rm_cli.checkpoint import load_checkpoint
 from rm_cli.config import validate_io
 from rm_cli.decode import decode_examples, on_device
-from rm_cli.report import warn_several_solutions
+from rm_cli.report import print_source_line, warn_several_solutions
 from rm_cli.runinfo import provenance
 from rm_cli.samplers import build_sampler
 
@@ -34,7 +34,7 @@ def run(cfg: DictConfig) -> list[str]:
     if cfg.show_trajectory:
         out = Console(highlight=False)
         for i, line in enumerate(examples.lines):
-            out.print(f"── {examples.source}:{line} ──", markup=False, soft_wrap=True)  # a rule cut long paths
+            print_source_line(out, examples.source, line)
             steps = int(result.nfe[i]) + 1
             for frame in task.render_turns(result.trajectory[:steps, i]):
                 out.print(frame)

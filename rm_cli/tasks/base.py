@@ -35,8 +35,8 @@ class Task:
     """Subclasses set name, vocab_size, mask_id and seq_len and implement the methods below."""
 
     name: str
-    # options with a fixed set of values (config key -> allowed values): rm train checks them before anything is
-    # built, so a sweep over a bad value stops before its first point trains (config.validate_train)
+    # options with a fixed set of values (config key -> allowed values): checked before anything is built
+    # (config.validate_train / validate_io), so a sweep over a bad value stops before its first point trains
     option_choices: dict[str, tuple] = {}
     vocab_size: int  # including the mask token
     mask_id: int

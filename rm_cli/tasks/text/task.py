@@ -273,10 +273,11 @@ class TextTask(Task):
         return render_turns(self._tok(), trajectory, self.prompt_len)
 
     def print_outputs(self, examples: TextExamples, outputs: list[str], console) -> None:
-        """One header naming file:line per prompt, then its completion (completions may span lines). The header is
-        never cut to the terminal's width (a rule shortened a long path to 'p.t…', losing the line number)."""
+        """One header naming file:line per prompt, then its completion (completions may span lines)."""
+        from rm_cli.report import print_source_line
+
         for line, out in zip(examples.lines, outputs):
-            console.print(f"── {examples.source}:{line} ──", style="dim", markup=False, highlight=False, soft_wrap=True)
+            print_source_line(console, examples.source, line, style="dim")
             console.print(out, markup=False, highlight=False)
 
     def write_outputs(self, path, examples: TextExamples, outputs: list[str]) -> None:
