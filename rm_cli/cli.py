@@ -2,7 +2,8 @@
 
 `rm` shadows coreutils rm inside an activated venv, so every invocation whose first argument
 is not one of our subcommands is handed, unchanged, to the next `rm` on PATH (exit code
-included): `rm -rf build/` keeps working. `rmdm` is the same CLI without that forwarding.
+included): `rm -rf build/` keeps working. A first word that names no file but looks like one of
+our commands mistyped (`rm evalu`) or a config override (`rm task=sudoku`) is refused instead. `rmdm` is the same CLI without that forwarding.
 Heavy imports (torch, Lightning, Hydra) happen only after dispatch, so forwarding stays instant.
 """
 
@@ -38,6 +39,35 @@ def system_rm(argv0: str | None = None) -> str | None:
             continue
         return str(candidate)
     return None
+
+
+def mistyped_command(argv: list[str]) -> str | None:
+    """Why `rm evalu task=sudoku` must not reach coreutils: it names no file, so the user meant one of
+    our commands, and coreutils would delete any later argument that happens to be a file.
+    An existing path, an option, or a word unlike our commands is left to the system rm."""
+    if not argv or argv[0].startswith("-") or os.path.lexists(argv[0]):
+        return None
+    word = argv[0]
+    key = word.split("=", 1)[0]
+    if "=" in word and key.lstrip("+~").split(".")[0] in _config_keys():
+        return f"'{word}' is a config override, not a command; put a command first: rm <command> {' '.join(argv)}"
+    import difflib
+    close = difflib.get_close_matches(word, SUBCOMMANDS, n=1, cutoff=0.6)
+    if close:
+        return f"'{word}' is neither a file nor an rm command; did you mean `rm {close[0]}`? (/bin/rm removes a file of that name)"
+    return None
+
+
+def _config_keys() -> set[str]:
+    """Config groups and top-level options of every command (conf/*.yaml and conf/*/)."""
+    from omegaconf import OmegaConf
+
+    from rm_cli.config import conf_dir
+    directory = conf_dir()
+    keys = {p.name for p in directory.iterdir() if p.is_dir() and p.name != "hydra"}
+    for name in SUBCOMMANDS:
+        keys |= {k for k in OmegaConf.load(directory / f"{name}.yaml") if k != "defaults"}
+    return keys
 
 
 def forward_to_system_rm(argv: list[str]) -> None:
@@ -145,6 +175,10 @@ def _main(prog: str, forward: bool) -> None:
             sys.exit(130)
         return
     if forward:
+        mistake = mistyped_command(argv)
+        if mistake:
+            sys.stderr.write(f"rm: {mistake}\n")
+            sys.exit(2)
         forward_to_system_rm(argv)
     if argv and argv[0] in ("-h", "--help"):
         print(usage(prog))

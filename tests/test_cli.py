@@ -33,6 +33,20 @@ def test_rm_forwards_non_subcommands_to_system_rm(tmp_path):
     assert run_cli("--", str(file_named_train)).returncode == 0 and not file_named_train.exists()
 
 
+def test_a_mistyped_command_is_refused_and_never_reaches_coreutils(tmp_path):
+    """`rm evalu task=sudoku` names no file: coreutils would only remove the later arguments that are files."""
+    bystander = tmp_path / "test_file=boards.jsonl"
+    bystander.write_text("x")
+    for typo, hint in [("evalu", "did you mean `rm eval`?"), ("trian", "did you mean `rm train`?"),
+                       ("task=sudoku", "is a config override, not a command")]:
+        proc = run_cli(typo, str(bystander))
+        assert proc.returncode == 2 and hint in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+        assert bystander.exists()
+    named_like_a_command = tmp_path / "evalu"
+    named_like_a_command.write_text("x")  # an existing file is the user's to remove
+    assert run_cli(str(named_like_a_command)).returncode == 0 and not named_like_a_command.exists()
+
+
 def test_make_clean_keeps_working_with_the_venv_first_on_path(tmp_path):
     (tmp_path / "build").mkdir()
     (tmp_path / "Makefile").write_text("clean:\n\trm -rf build\n")
