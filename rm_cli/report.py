@@ -21,10 +21,11 @@ def warn_several_solutions(examples, consequence: str) -> None:
                                f"(lines {lines}); {consequence}", highlight=False, soft_wrap=True)  # one line in a log
 
 
-def print_source_line(console, source, line: int, style: str = "") -> None:
+def print_source_line(console, source, line: int, style: str = "", note: str = "") -> None:
     """A `file:line` header above one example's output, printed whole: a rich rule cut a long path to the
-    terminal's width ('p.t…'), and the line number with it."""
-    console.print(f"── {source}:{line} ──", style=style, markup=False, highlight=False, soft_wrap=True)
+    terminal's width ('p.t…'), and the line number with it. `note`: what the reader must know about it."""
+    note = f" ({note})" if note else ""
+    console.print(f"── {source}:{line}{note} ──", style=style, markup=False, highlight=False, soft_wrap=True)
 
 
 def print_table(title: str, rows, first: str = "metric") -> None:

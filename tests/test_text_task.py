@@ -302,3 +302,17 @@ def test_a_position_left_masked_shows_and_does_not_join_the_digits_around_it():
     text = completion(tok, row, 4)
     assert text == f"#### 1{LEFT_MASKED}4" and grade(text, "#### 14") == ("1", False)
     assert completion(tok, torch.tensor([tok.pad_id] * 4 + tok.encode_answer("#### 14") + [tok.end_id]), 4) == "#### 14"
+
+
+def test_infer_output_says_which_prompts_were_cut():
+    """With task.truncate_prompt the completion answers the prompt's last tokens only: the terminal says so, not just
+    the JSONL's truncated_prompt field."""
+    from rich.console import Console
+
+    task = small_task(prompt_len=5, answer_len=4, truncate_prompt=True)
+    examples = encode(CharTokenizer(), [Record(3, "abcdef", None), Record(4, "abc", None)], 5, 4, "p.txt",
+                      with_gold=False, truncate_prompt=True)
+    console = Console(record=True, width=20)
+    task.print_outputs(examples, ["x", "y"], console)
+    headers = [line for line in console.export_text().splitlines() if line.startswith("──")]
+    assert headers == ["── p.txt:3 (prompt cut to its last 5 tokens) ──", "── p.txt:4 ──"]

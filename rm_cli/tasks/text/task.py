@@ -273,11 +273,14 @@ class TextTask(Task):
         return render_turns(self._tok(), trajectory, self.prompt_len)
 
     def print_outputs(self, examples: TextExamples, outputs: list[str], console) -> None:
-        """One header naming file:line per prompt, then its completion (completions may span lines)."""
+        """One header naming file:line per prompt, then its completion (completions may span lines). A prompt cut
+        by task.truncate_prompt says so in its header: the completion answers only the prompt's last tokens."""
         from rm_cli.report import print_source_line
 
-        for line, out in zip(examples.lines, outputs):
-            print_source_line(console, examples.source, line, style="dim")
+        cuts = examples.truncated or [False] * len(outputs)
+        for line, out, cut in zip(examples.lines, outputs, cuts):
+            note = f"prompt cut to its last {self.prompt_len} tokens" if cut else ""
+            print_source_line(console, examples.source, line, style="dim", note=note)
             console.print(out, markup=False, highlight=False)
 
     def write_outputs(self, path, examples: TextExamples, outputs: list[str]) -> None:
