@@ -245,3 +245,14 @@ def test_build_sampler_turns_constructor_refusals_into_one_line():
         build_sampler(OmegaConf.create({"_target_": "rm_cli.samplers.vanilla.VanillaSampler", "stpes": 3}))
     with pytest.raises(UserError, match=r"^sampler.steps must be >= 1, got 0$"):
         build_sampler(OmegaConf.create({"_target_": "rm_cli.samplers.vanilla.VanillaSampler", "steps": 0}))
+
+
+def test_a_draw_at_the_top_of_the_unit_interval_never_picks_the_mask_token(monkeypatch):
+    """u * total can round up to the total: the draw must still land on a real token, MASK last in the vocabulary."""
+    import rm_cli.samplers.base as base
+
+    probs = torch.tensor([[[0.2, 0.3, 0.0, 0.5]]])  # MASK is id 3, the last, with the largest probability
+    monkeypatch.setattr(base.torch, "rand", lambda n, **kw: torch.ones(n, dtype=torch.float64))
+    for temperature in (1.0, 0.5):
+        p, tok = base.sampled_token(probs, mask_id=3, temperature=temperature, generators=[torch.Generator()])
+        assert tok.item() == 1 and p.item() == pytest.approx(0.3)  # the last token of positive weight

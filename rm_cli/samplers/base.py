@@ -86,8 +86,11 @@ def sampled_token(probs: torch.Tensor, mask_id: int, temperature: float, generat
     n = probs.shape[1]
     u = torch.stack([torch.rand(offset + n, generator=g, device=probs.device, dtype=torch.float64)[offset:]
                      for g in generators])
-    tok = torch.searchsorted(cdf, (u * cdf[..., -1]).unsqueeze(-1), right=True).squeeze(-1)
-    tok = tok.clamp(max=probs.shape[-1] - 1)  # u * total rounding up to the total
+    total = cdf[..., -1:]
+    # u * total can round up to the total itself, past every token (and a clamp to the last id could pick MASK
+    # when MASK is last): the target stays just under the total, so it lands on a token of positive weight
+    target = torch.minimum(u.unsqueeze(-1) * total, torch.nextafter(total, torch.zeros_like(total)))
+    tok = torch.searchsorted(cdf, target, right=True).squeeze(-1)
     return probs.gather(-1, tok.unsqueeze(-1)).squeeze(-1), tok
 
 
