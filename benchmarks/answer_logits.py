@@ -3,8 +3,10 @@
 A text example is a prompt (never edited) then the answer region; the MiniLM head projects each
 position onto 30,522 tokens, the largest matmul of a training step. Since the head runs on the
 first editable column on, a training step (SFT and RM + HER) and a decode skip the prompt's
-logits. This times both variants on the same model, batch and draws, alternating, by forcing
-first_editable_column to 0 for the "every column" variant (the code path before the change).
+logits. This times both variants on the same model, batch and draws by forcing first_editable_column
+to 0 for the "every column" variant (the code path before the change), in adjacent pairs with the
+order alternating (benchmarks.common.paired_ratio, as (a) and (b)): each speedup is the median of the
+pairs' ratios (every column / answer columns), with its quartiles. Reported only, no goal.
 
     python benchmarks/answer_logits.py
 """
@@ -15,7 +17,7 @@ import torch
 
 import rm_cli.lightning_module as lightning_module
 import rm_cli.samplers.base as sampler_base
-from benchmarks.common import interleaved_medians, train_config
+from benchmarks.common import paired_ratio, train_config
 from rm_cli.lightning_module import RMLightningModule
 
 LAYOUT = ("task=text", "backbone=hf_mlm", "task.prompt_len=48", "task.answer_len=32", "task.train_size=256",
@@ -60,27 +62,30 @@ def decode(module: RMLightningModule, examples, whole: bool):
     return decode_once
 
 
+def speedup(every, answer, repeats: int) -> dict:
+    """every column's time over answer columns', from adjacent pairs (see paired_ratio)."""
+    pairs = paired_ratio(every, answer, repeats, warmup=1)
+    return {"every_column_s": pairs["numerator_s"], "answer_columns_s": pairs["denominator_s"],
+            "ratio": pairs["ratio"], "ratio_q1": pairs["ratio_q1"], "ratio_q3": pairs["ratio_q3"], "pairs": pairs["pairs"]}
+
+
 def run(batch_size: int = 32, decode_problems: int = 32, repeats: int = 4) -> dict:
-    """Training steps of SFT and RM + HER; one decode (vanilla_text, one token a turn) of
-    `decode_problems` validation problems in one batch."""
+    """Training steps of SFT and RM + HER (`repeats` pairs each); one decode (vanilla_text, one token a
+    turn) of `decode_problems` validation problems in one batch (max(3, repeats // 2) pairs: with 2 pairs the
+    quartiles would be extrapolated beyond both ratios, with 3 they are the smallest and largest)."""
     torch.manual_seed(0)
-    out = {"batch_size": batch_size, "decode_problems": decode_problems, "seq_len": 80, "answer_len": 32}
+    out = {"batch_size": batch_size, "decode_problems": decode_problems, "seq_len": 80, "answer_len": 32,
+           "threads": torch.get_num_threads()}
     for name, overrides in {"sft": ("objective=mdm", "history=off", "sampler=vanilla_text"),
                             "rm_her": ("objective=rm", "history=her", "sampler=rm_text")}.items():
         module = RMLightningModule(train_config(*LAYOUT, *overrides))
         module.log = lambda *a, **k: None  # no Trainer attached
         batch = module.draw(next(iter(module.task.train_stream(batch_size, seed=0))), torch.Generator().manual_seed(0))
-        t = interleaved_medians({"answer": train_step(module, batch, False), "every": train_step(module, batch, True)},
-                                repeats, warmup=1)
-        out[f"{name}_train_s"] = {"answer columns": t["answer"], "every column": t["every"]}
-        out[f"{name}_train_speedup"] = t["every"] / t["answer"]
+        out[f"{name}_train"] = speedup(train_step(module, batch, True), train_step(module, batch, False), repeats)
         if name == "sft":
             module.eval()
             examples = module.task.val_examples().take(decode_problems)
-            d = interleaved_medians({"answer": decode(module, examples, False), "every": decode(module, examples, True)},
-                                    max(2, repeats // 2), warmup=1)
-            out["decode_s"] = {"answer columns": d["answer"], "every column": d["every"]}
-            out["decode_speedup"] = d["every"] / d["answer"]
+            out["decode"] = speedup(decode(module, examples, True), decode(module, examples, False), max(3, repeats // 2))
     return out
 
 

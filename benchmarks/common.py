@@ -42,16 +42,3 @@ def verdict(ratio: float, q1: float, q3: float, goal: float) -> str:
         return "yes"
     return "NO" if ratio > goal else "unclear"
 
-
-def interleaved_medians(fns: dict, repeats: int, warmup: int = 2) -> dict:
-    """Time several functions in alternation so that machine noise hits all of them alike."""
-    for fn in fns.values():
-        for _ in range(warmup):
-            fn()
-    times = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(ts) for name, ts in times.items()}

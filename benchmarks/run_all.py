@@ -75,14 +75,14 @@ def main() -> None:
                   f"{rates['1 process, 2 threads']:.0f} (1 thread: {rates['1 process, 1 thread']:.0f})",
                   f"{d['ddp_over_single']:.3f}", "reported", "-")
     for name, label in (("sft", "SFT"), ("rm_her", "RM + HER")):
-        times = e[f"{name}_train_s"]
-        table.add_row(f"(e) MiniLM text train step, {label}: every column / answer columns (batch {e['batch_size']})",
-                      f"{times['every column'] * 1e3:.0f} ms / {times['answer columns'] * 1e3:.0f} ms",
-                      f"{e[f'{name}_train_speedup']:.3f}", "reported", "-")
-    times = e["decode_s"]
-    table.add_row(f"(e) MiniLM decode (vanilla_text, {e['decode_problems']} problems): every column / answer columns",
-                  f"{times['every column']:.1f} s / {times['answer columns']:.1f} s", f"{e['decode_speedup']:.3f}",
-                  "reported", "-")
+        t = e[f"{name}_train"]
+        table.add_row(f"(e) MiniLM text train step, {label}: every column / answer columns (batch {e['batch_size']}, "
+                      f"{t['pairs']} pairs)",
+                      f"{t['every_column_s'] * 1e3:.0f} ms / {t['answer_columns_s'] * 1e3:.0f} ms", spread(t), "reported", "-")
+    t = e["decode"]
+    table.add_row(f"(e) MiniLM decode (vanilla_text, {e['decode_problems']} problems): every column / answer columns "
+                  f"({t['pairs']} pairs)",
+                  f"{t['every_column_s']:.1f} s / {t['answer_columns_s']:.1f} s", spread(t), "reported", "-")
     console.print(table)
     if args.json:
         Path(args.json).write_text(json.dumps({"train_step": a, "decode_overhead": b, "decode_memory": c, "ddp_throughput": d,

@@ -27,3 +27,19 @@ def test_verdict_needs_the_upper_quartile_under_the_goal():
     assert verdict(1.05, 1.02, 1.09, goal=1.10) == "yes"
     assert verdict(1.08, 1.02, 1.14, goal=1.10) == "unclear"
     assert verdict(1.20, 1.10, 1.26, goal=1.15) == "NO"
+
+
+def test_paired_ratio_quartiles_of_few_pairs_stay_within_the_ratios(monkeypatch):
+    """(e) runs 1 pair per training step in --quick and 3 decode pairs: one pair's quartiles are its ratio, three
+    pairs' are the smallest and largest ratio (two pairs' would be extrapolated past both, hence 3 decodes)."""
+    clock = [0.0]
+
+    def fn(durations):
+        return lambda: clock.__setitem__(0, clock[0] + durations.pop(0))
+
+    monkeypatch.setattr(common.time, "perf_counter", lambda: clock[0])
+    one = paired_ratio(fn([1.0, 3.0]), fn([1.0, 2.0]), repeats=1, warmup=1)
+    assert (one["ratio_q1"], one["ratio"], one["ratio_q3"], one["pairs"]) == (1.5, 1.5, 1.5, 1)
+    # pairs in alternating order: (a, b), (b, a), (a, b)
+    three = paired_ratio(fn([1.0, 3.0, 4.0, 6.0]), fn([1.0, 2.0, 2.0, 2.0]), repeats=3, warmup=1)
+    assert (three["ratio_q1"], three["ratio"], three["ratio_q3"], three["pairs"]) == (1.5, 2.0, 3.0, 3)

@@ -6,7 +6,9 @@ commands run in process through the same Hydra configs, which is what keeps this
 bad input must be one line: the CLI prints a UserError as `rm <command>: error: <message>`."""
 
 import json
+import re
 from importlib import import_module
+from pathlib import Path
 
 import pytest
 import torch
@@ -193,10 +195,17 @@ def test_cli_tokenizer_without_a_mask_token_is_one_line_exit_2(text_ckpt, tmp_pa
     assert not out.exists()
 
 
-def test_prepare_regenerates_the_shipped_test_set_byte_for_byte(tmp_path):
+def test_prepare_regenerates_the_shipped_test_set_byte_for_byte(tmp_path, capsys):
     out = tmp_path / "test.jsonl"
     command("prepare", "task=text", f"output={out}")
     assert out.read_bytes() == SHIPPED.read_bytes()
+    # its last line is what it cost (what docs/results/text.md quotes for the native cache)
+    line = capsys.readouterr().out.splitlines()[-1]
+    assert re.fullmatch(rf"wrote {re.escape(str(out))} in \d+\.\d s wall, \d+\.\d s CPU, peak memory [\d,]+ MB", line), line
+    status = Path("/proc/self/status")
+    if status.is_file():  # Linux: the same high-water mark the kernel reports, in MB
+        hwm_kb = next(int(row.split()[1]) for row in status.read_text().splitlines() if row.startswith("VmHWM:"))
+        assert abs(int(line.rsplit(" ", 2)[1].replace(",", "")) - hwm_kb * 1024 / 1e6) < 5
     assert sum(1 for _ in SHIPPED.open()) == 500
     with pytest.raises(UserError) as e:
         command("prepare", "task=text", "split=dev", f"output={out}")

@@ -1,7 +1,11 @@
 """rm prepare: write a task's fixed split from its seed (how the shipped test files were made), or,
 with split=native, the cache of a frozen checkpoint's likely wrong tokens (its format is the task's:
-a torch file for Sudoku, a `datasets` folder for text)."""
+a torch file for Sudoku, a `datasets` folder for text). Its last line says what it cost: wall and CPU
+time of the command's work and the process's peak resident memory."""
 
+import resource
+import sys
+import time
 from pathlib import Path
 
 from hydra.utils import instantiate
@@ -24,7 +28,14 @@ def write_native_cache(cfg: DictConfig, task) -> None:
     task.write_native_cache(module.model, cfg.output, k, cfg.n, cfg.seed, cfg.batch_size, source=str(cfg.checkpoint))
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MB (10^6 bytes): ru_maxrss is KiB on Linux, bytes on macOS."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1e6 if sys.platform == "darwin" else peak * 1024 / 1e6
+
+
 def run(cfg: DictConfig) -> None:
+    started, cpu_started = time.perf_counter(), time.process_time()
     validate_io(cfg)
     if cfg.split == "native" and Path(str(cfg.output)).is_dir():  # a text cache is a folder: say so, not "expected a file"
         raise UserError("already exists (an earlier cache?); remove it or choose another output", path=cfg.output)
@@ -36,4 +47,6 @@ def run(cfg: DictConfig) -> None:
         task.write_split(cfg.split, cfg.output, n=cfg.n, seed=cfg.seed)
     else:
         raise UserError(f"split must be one of {', '.join(repr(s) for s in (*task.splits, 'native'))}, got {cfg.split!r}")
-    print(f"wrote {cfg.output}")
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    # peak memory is the whole process's (imports and loaded checkpoint included); CPU time sums all threads
+    print(f"wrote {cfg.output} in {wall:.1f} s wall, {cpu:.1f} s CPU, peak memory {peak_rss_mb():,.0f} MB")
