@@ -269,6 +269,44 @@ def test_infer_missing_tokenizer_is_one_line(image_run, tmp_path, scene_png):
                    "(train one with: rm prepare task=image split=tokenizer output=FILE)")
 
 
+def test_infer_keeps_each_prompts_id_in_edits_jsonl(image_run, tmp_path, scene_png):
+    """A prompt's "id" was read and dropped (text infer keeps it): edits.jsonl said only the line."""
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text(json.dumps({"image": "s.png", "instruction": "remove the top-left item", "id": "mine-7"}) + "\n\n"
+                       + json.dumps({"image": "s.png", "instruction": "add a bag in the top-right"}) + "\n")
+    code, out, err = rm_in_process("infer", "task=image", f"checkpoint={image_run['ckpt']}", f"prompts={prompts}",
+                                   "sampler=rm_edit")
+    assert code == 0, err[-2000:]
+    rows = [json.loads(line) for line in (tmp_path / "p.out" / "edits.jsonl").read_text().splitlines()]
+    assert [(r["id"], r["line"]) for r in rows] == [("mine-7", 1), ("3", 3)]  # no id: the line number, as text's
+
+
+@pytest.mark.parametrize("output", ["x.txt", "edits.jsonl", "scene.PNG", "taken"])
+def test_infer_output_that_names_a_file_is_refused_before_decoding(image_run, tmp_path, scene_png, output):
+    """output=x.txt made a folder named x.txt: image infer writes a folder, so a file's name (or a file) is refused."""
+    (tmp_path / "taken").write_text("mine")
+    err = _infer_error(image_run, tmp_path, {"image": "s.png", "instruction": "remove the top-left item"},
+                       f"output={tmp_path / output}")
+    if output == "taken":
+        assert err == f"rm infer: error: {tmp_path / output}: is a file; give a folder that does not exist yet (or an empty one)"
+        assert (tmp_path / "taken").read_text() == "mine"
+    else:
+        suffix = output[output.index("."):]
+        assert err == (f"rm infer: error: {tmp_path / output}: output names a file ({suffix}), expected a folder: "
+                       "task=image writes its edited PNGs, panels, edits.jsonl and run.json into one")
+        assert not (tmp_path / output).exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.jsonl", "s.png", "taken"]
+
+
+def test_infer_output_with_a_trailing_slash_is_the_folder_it_names(image_run, tmp_path, scene_png):
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text(json.dumps({"image": "s.png", "instruction": "remove the top-left item"}) + "\n")
+    code, out, err = rm_in_process("infer", "task=image", f"checkpoint={image_run['ckpt']}", f"prompts={prompts}",
+                                   "sampler=rm_edit", f"output={tmp_path / 'edits.v2.txt'}/")
+    assert code == 0, err[-2000:]
+    assert (tmp_path / "edits.v2.txt" / "edits.jsonl").is_file()
+
+
 def test_prompts_convert_any_mode_and_check_the_quadrant(image_run, tmp_path, scene_png):
     task = image_run["task"]
     Image.fromarray(scene_png, "L").convert("RGBA").save(tmp_path / "rgba.png")

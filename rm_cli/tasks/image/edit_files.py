@@ -1,5 +1,6 @@
 """What `rm infer task=image` writes for each prompt: the edited scene, the side-by-side panel and
-(show_trajectory) the animated GIF of the decoding turns, plus edits.jsonl (the pictures: render.py)."""
+(show_trajectory) the animated GIF of the decoding turns, plus edits.jsonl (one record per prompt, with
+its id and line; the pictures: render.py)."""
 
 import json
 from pathlib import Path
@@ -27,7 +28,9 @@ def edit_files(task, examples, result, show_trajectory: bool = False) -> dict[st
         changed = changed_all[i]
         files[f"{stem}_edited.png"] = _png_gray(edited[i])
         files[f"{stem}_panel.png"] = render.png_bytes(render.panel(examples.source_pixels[i].numpy(), edited[i], changed, box))
-        entry = {"line": line, "image": str(examples.images[i]) if examples.images else None,
+        # the prompt's id (its line number when it has none), as text infer keeps it
+        entry = {"id": examples.ids[i] if examples.ids else str(line), "line": line,
+                 "image": str(examples.images[i]) if examples.images else None,
                  "instruction": examples.texts[i], "edited": f"{stem}_edited.png", "panel": f"{stem}_panel.png",
                  "changed_pixels": int(changed.sum()), "nfe": int(result.nfe[i]),
                  "remasked_tokens": int(result.remasked[:, i].sum()) if result.remasked.numel() else 0}

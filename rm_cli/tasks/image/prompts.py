@@ -1,4 +1,5 @@
-"""What `rm infer task=image` reads: JSONL lines {"image": "scene.png", "instruction": "..."}.
+"""What `rm infer task=image` reads: JSONL lines {"image": "scene.png", "instruction": "..."}, and
+optionally an "id" (kept in edits.jsonl, as text infer keeps it; the line number when absent).
 
 Image paths are relative to the prompt file. Any 8- or 16-bit mode is converted to 8-bit grayscale (items are
 light on black, as in Fashion-MNIST); a size other than 56x56 is refused, not resized. Every line
@@ -24,6 +25,7 @@ class Prompt:
     pixels: np.ndarray  # [56, 56] uint8
     instruction: ins.Instruction
     text: str
+    id: str = ""
 
 
 def read_image(path: Path, where, line: int) -> np.ndarray:
@@ -73,7 +75,7 @@ def read_prompts(path) -> list[Prompt]:
         image = image if image.is_absolute() else p.parent / image
         pixels = read_image(image, path, n)
         check_fits(instr, pixels, path, n)
-        out.append(Prompt(n, image, pixels, instr, rec["instruction"]))
+        out.append(Prompt(n, image, pixels, instr, rec["instruction"], str(rec.get("id", n))))
     if not out:
         raise UserError("file holds no prompts", path=path)
     return out

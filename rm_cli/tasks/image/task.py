@@ -15,6 +15,7 @@ prompt file) for `rm infer`. Scoring is in scoring.py, the files `rm infer` writ
 
 import copy
 import json
+import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -39,6 +40,9 @@ from rm_cli.trajectory import KEEP, WRONG
 
 TEST_SEED, VAL_SEED = 1234, 4321
 CANVAS_STARTS = ("source", "masked")
+# what output= of `rm infer task=image` may not end in: it names a folder (PROMPTS.out by default, so not every suffix)
+FILE_SUFFIXES = (".txt", ".json", ".jsonl", ".csv", ".tsv", ".log", ".md", ".html", ".yaml", ".yml", ".png", ".jpg",
+                 ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".npy", ".npz", ".pt", ".ckpt", ".zip", ".gz", ".tar")
 TOKENIZER_FIT = {"patch": 7, "codebook": 256, "dim": 16, "channels": 64, "epochs": 4, "batch_size": 128, "lr": 2e-3,
                  "beta": 0.25, "restart_every": 200, "empty_rate": 0.05, "eval_items": 10000}
 CLASSIFIER_FIT = {"channels": 32, "epochs": 3, "batch_size": 128, "lr": 1e-3, "eval_items": 10000}
@@ -288,7 +292,7 @@ class ImageTask(Task):
 
         prompts = read_prompts(path)
         return self._examples(np.stack([p.pixels for p in prompts]), None, [p.instruction for p in prompts],
-                              [p.text for p in prompts], [str(p.line) for p in prompts], str(path),
+                              [p.text for p in prompts], [p.id for p in prompts], str(path),
                               [p.line for p in prompts], [p.image for p in prompts])
 
     def write_split(self, split: str, path, n: int | None = None, seed: int | None = None) -> None:
@@ -381,6 +385,11 @@ class ImageTask(Task):
         return Path(str(output)) if output else Path(str(prompts)).with_suffix(".out")
 
     def check_output(self, output, prompts) -> None:
+        """output= names the folder the files go into: a name that reads as a file (edits.jsonl, x.txt, a.png) is
+        refused, as is anything there but an empty folder; a trailing '/' says a folder is meant (x.txt/)."""
+        if output and Path(str(output)).suffix.lower() in FILE_SUFFIXES and not str(output).endswith(("/", os.sep)):
+            raise UserError(f"output names a file ({Path(str(output)).suffix}), expected a folder: task=image writes its "
+                            "edited PNGs, panels, edits.jsonl and run.json into one", path=output)
         check_new_dir(self.output_dir(output, prompts))
 
     def write_files(self, output, examples: ImageExamples, result, show_trajectory: bool = False,
