@@ -23,12 +23,32 @@ FORMAT = "rm-cli/hf-export/1"
 CONFIG, WEIGHTS = "config.json", "model.safetensors"
 
 
+def token_text(task):
+    """id -> the token's string as the task's tokenizer spells it (text: '<mask>', 'a' for the tiny model, a Hugging
+    Face tokenizer's own tokens), or None for a task without one (Sudoku, image: their output format names tokens)."""
+    spell = getattr(getattr(task, "tokenizer", None), "token_text", None)
+    if spell is None:
+        return None
+    return lambda i: None if spell(i) is None else str(spell(i))  # None: an id past the tokenizer's own tokens
+
+
 def vocabulary(task) -> dict[str, int]:
-    """Token string -> id, from the task's own output format (ids as strings if two tokens print alike)."""
+    """Token string -> id: from the task's own output format, else (two tokens print alike, as a text model's
+    special tokens all print as nothing) its tokenizer's token strings, else (those repeat too) ids as strings."""
     names = [task.format_output(torch.tensor([i])) for i in range(task.vocab_size)]
-    if len(set(names)) != len(names):
+    spell = token_text(task)
+    if len(set(names)) != len(names) and spell is not None:
+        names = [spell(i) for i in range(task.vocab_size)]
+    if None in names or len(set(names)) != task.vocab_size:
         names = [str(i) for i in range(task.vocab_size)]
     return {name: i for i, name in enumerate(names)}
+
+
+def mask_token(task, vocab: dict[str, int]) -> str:
+    """The MASK token's string for special_tokens_map.json: the tokenizer's own where the task has one (even when
+    vocab.json fell back to ids, the mask token is named as the tokenizer names it), else its name in `vocab`."""
+    spelled = None if token_text(task) is None else token_text(task)(task.mask_id)
+    return spelled if spelled is not None else next(name for name, i in vocab.items() if i == task.mask_id)
 
 
 def export_config(module, source: str) -> dict:
@@ -98,7 +118,7 @@ def write_export(module, out, source: str) -> None:
     """Write `module` (an RMLightningModule) as a Hugging Face folder at `out`, atomically."""
     config = export_config(module, source)
     vocab = vocabulary(module.task)
-    mask_token = next(name for name, i in vocab.items() if i == module.task.mask_id)
+    mask = mask_token(module.task, vocab)
     weights, tied = untied(module.model.state_dict())
     config["tied_weights"] = tied
 
@@ -109,7 +129,7 @@ def write_export(module, out, source: str) -> None:
         except SafetensorError as e:  # its I/O failures (a full disk) come as this, not as OSError
             raise UserError(f"cannot write {WEIGHTS}: {str(e).splitlines()[0][:200]}", path=out) from None
         (folder / "vocab.json").write_text(json.dumps(vocab, indent=2) + "\n")
-        (folder / "special_tokens_map.json").write_text(json.dumps({"mask_token": mask_token}) + "\n")
+        (folder / "special_tokens_map.json").write_text(json.dumps({"mask_token": mask}) + "\n")
         (folder / "README.md").write_text(model_card(config))
 
     atomic_write_dir(out, fill)

@@ -116,3 +116,20 @@ def test_export_reads_the_task_off_the_checkpoint_and_the_card_names_the_mode(tm
     proc = run_cli("export", f"checkpoint={shipped_checkpoint('sudoku', 'solve')}", f"out={tmp_path / 'rev'}",
                    "task.mode=revision")  # a task named on the command line is still checked
     assert proc.returncode == 2 and "pass task.mode=solve" in proc.stderr
+
+
+def test_a_tiny_text_models_mask_token_is_its_tokenizers_string_not_its_id(tmp_path):
+    """special_tokens_map.json said {"mask_token": "2"} (vocab.json listed ids: the special tokens all print as
+    nothing): the tiny tokenizer's mask token is "<mask>", and vocab.json now names it, as it names every token."""
+    from rm_cli.tasks.text.tokenizers import CharTokenizer
+
+    cfg = train_config("task=text", "backbone=tiny", "backbone.n_layers=1", "backbone.d_model=32", "backbone.n_heads=2",
+                       "task.train_size=8", "task.val_size=2", "batch_size=4")
+    module = RMLightningModule(cfg)
+    out = tmp_path / "hf"
+    write_export(module, out, source="x")
+    config = json.loads((out / "config.json").read_text())
+    vocab = json.loads((out / "vocab.json").read_text())
+    assert json.loads((out / "special_tokens_map.json").read_text()) == {"mask_token": CharTokenizer.MASK} == {"mask_token": "<mask>"}
+    assert vocab["<mask>"] == config["mask_token_id"] == 2 and vocab["<pad>"] == 0 and vocab["<eos>"] == 1
+    assert vocab == {token: i for i, token in enumerate(CharTokenizer().tokens)} and len(vocab) == config["vocab_size"]

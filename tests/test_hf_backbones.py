@@ -338,6 +338,9 @@ def test_a_masked_lm_with_tied_output_weights_exports_and_loads_back_with_identi
         "backbone.model.bert.embeddings.word_embeddings.weight"
     assert "backbone.model.cls.predictions.decoder.weight" not in load_file(str(out / "model.safetensors"))
     assert f"base model `{bert_dir}`" in (out / "README.md").read_text()
+    # the mask token as the base model's tokenizer spells it (the ids' strings were written when special tokens print alike)
+    assert json.loads((out / "special_tokens_map.json").read_text()) == {"mask_token": "[MASK]"}
+    assert json.loads((out / "vocab.json").read_text())["[MASK]"] == config["mask_token_id"] == WORDS.index("[MASK]")
     exported = load_checkpoint(out, task)
     x = original.task.val_examples().inputs
     with torch.inference_mode():
