@@ -30,9 +30,10 @@ TINY = [
 ]
 
 
-def run_cli(*args, prog="rm", cwd=None, env=None, timeout=240) -> subprocess.CompletedProcess:
+def run_cli(*args, prog="rm", cwd=None, env=None, timeout=240, stdin_text=None) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", **(env or {})}
-    return subprocess.run([str(BIN / prog), *args], cwd=cwd or ROOT, env=full_env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([str(BIN / prog), *args], cwd=cwd or ROOT, env=full_env, capture_output=True, text=True, timeout=timeout,
+                          input=stdin_text, stdin=None if stdin_text is not None else subprocess.DEVNULL)
 
 
 @pytest.fixture(scope="session")

@@ -151,6 +151,12 @@ def test_train_eval_infer_end_to_end(tiny_run, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 3 and all(len(line) == 81 and line.isdigit() for line in lines)
+    piped = run_cli("infer", f"checkpoint={ckpt}", "prompts=-", stdin_text=prompts.read_text())  # standard input
+    assert piped.returncode == 0 and piped.stdout == proc.stdout, piped.stderr[-2000:]
+    bad = run_cli("infer", f"checkpoint={ckpt}", "prompts=-", f"output={tmp_path / 'bad.txt'}",
+                  stdin_text=_boards(1)[0]["board"] + "\n" + "12x" + "\n")
+    assert bad.returncode == 2 and bad.stderr.startswith("rm infer: error: <stdin>:2: ") and bad.stderr.count("\n") == 1
+    assert not (tmp_path / "bad.txt").exists()
 
     written = tmp_path / "out.txt"
     proc = run_cli("infer", f"checkpoint={ckpt}", f"prompts={prompts}", f"output={written}", "show_trajectory=true",
@@ -294,3 +300,20 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path):
     err = proc.stderr.read().decode()
     assert proc.wait() == 141 and len(first.strip()) == 81
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_prompts_from_stdin_are_refused_where_prompts_name_other_files(monkeypatch):
+    """An image prompt names its scene relative to the prompt file: standard input has no folder to be relative to."""
+    import io
+    import types
+
+    from rm_cli import stdin_prompts
+    from rm_cli.errors import UserError
+    from rm_cli.tasks.image.task import ImageTask
+    from rm_cli.tasks.sudoku.task import SudokuTask
+
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b'{"image": "s.png", "instruction": "x"}\n')))
+    image = types.SimpleNamespace(name="image", reads_prompts_from_stdin=ImageTask.reads_prompts_from_stdin)
+    with pytest.raises(UserError, match=r"^prompts=- \(standard input\) is not for task=image: .*; pass prompts=FILE$"):
+        stdin_prompts.prompt_examples(image, "-")
+    assert SudokuTask.reads_prompts_from_stdin

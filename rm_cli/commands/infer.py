@@ -1,4 +1,5 @@
-"""rm infer: decode every input of a prompt file; print the outputs or write them to a file.
+"""rm infer: decode every input of a prompt file (or of standard input, prompts=-); print the outputs or write
+them to a file.
 
 Everything is read and checked before decoding starts, and the output file is written only at
 the end (atomically), so bad input stops with one line and leaves no partial output. A task whose
@@ -9,7 +10,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from rich.console import Console
 
-from rm_cli import default_sampler
+from rm_cli import default_sampler, stdin_prompts
 from rm_cli.checkpoint import load_checkpoint
 from rm_cli.config import validate_io
 from rm_cli.decode import decode_examples, on_device
@@ -23,7 +24,7 @@ def run(cfg: DictConfig) -> list[str]:
     module = on_device(load_checkpoint(cfg.checkpoint, cfg.task), cfg.device)
     task = instantiate(cfg.task).for_checkpoint(module.task)
     task.check_output(cfg.output, cfg.prompts)
-    examples = task.prompt_examples(cfg.prompts)
+    examples = stdin_prompts.prompt_examples(task, cfg.prompts)
     warn_several_solutions(examples, "any valid grid that keeps the givens answers them")
     cfg, _ = default_sampler.apply(cfg, task, module.cfg.objective, default_sampler.command_line())
     sampler = build_sampler(cfg.sampler)

@@ -43,6 +43,7 @@ class Task:
     seq_len: int
     splits: tuple = ("test", "val")  # what `rm prepare split=...` writes (besides native)
     native_k: int = 3  # top-k that `rm prepare split=native` caches when no k= is given
+    reads_prompts_from_stdin: bool = True  # `rm infer prompts=-` (stdin_prompts.py); not where prompts name other files
     # objective -> sampler preset that decodes when the command line names none (rm_cli/default_sampler.py);
     # empty: conf's default (`rm`, one-shot reveal then revise)
     default_samplers: dict[str, str] = {}

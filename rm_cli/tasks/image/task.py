@@ -287,6 +287,8 @@ class ImageTask(Task):
         records, lines = pair_io.read_jsonl(path)
         return self._from_records(records, lines, str(path))
 
+    reads_prompts_from_stdin = False  # its prompts name images relative to the prompt file
+
     def prompt_examples(self, path) -> ImageExamples:
         from rm_cli.tasks.image.prompts import read_prompts
 

@@ -1,0 +1,38 @@
+"""`rm infer prompts=-`: the prompts come on standard input (`python make_boards.py | rm infer task=sudoku prompts=-`).
+
+A task reads its prompts from a file, so standard input is first copied to a private temporary file,
+read there with every check a file gets, and the file removed; messages and output headers name it
+`<stdin>` where they would name a file.
+"""
+
+import sys
+import tempfile
+from pathlib import Path
+
+from rm_cli.errors import UserError
+
+STDIN = "-"
+NAME = "<stdin>"
+
+
+def prompt_examples(task, prompts):
+    """The task's examples of `prompts`, a file or `-` (standard input)."""
+    if str(prompts) != STDIN:
+        return task.prompt_examples(prompts)
+    if not task.reads_prompts_from_stdin:
+        raise UserError(f"prompts=- (standard input) is not for task={task.name}: its prompts name files relative "
+                        "to the prompt file; pass prompts=FILE")
+    if sys.stdin is None:
+        raise UserError("prompts=- reads standard input, and this process has none; pass prompts=FILE")
+    if sys.stdin.isatty():
+        sys.stderr.write("reading prompts from the terminal; end them with Ctrl-D\n")
+    data = sys.stdin.buffer.read()
+    with tempfile.TemporaryDirectory(prefix="rm-stdin-") as folder:
+        path = Path(folder) / "stdin"
+        path.write_bytes(data)
+        try:
+            examples = task.prompt_examples(path)
+        except UserError as e:
+            raise UserError(str(e).replace(str(path), NAME)) from None
+    examples.source = NAME
+    return examples
