@@ -166,3 +166,5 @@ for s in 2 0 1; do
 done
 python scripts/text_paired.py "$NATIVE/control" sft750_sft750 sft750_rm_her_native750 \
   --out "$NATIVE/text_minilm_native_control_paired.md"
+for s in 0 1 2; do ln -sf "$(realpath "$MINILM/results/sft_seed$s.json")" "$NATIVE/control/"; done  # step 5's one-cycle SFT
+python scripts/text_paired.py "$NATIVE/control" sft750_sft750 sft --out "$NATIVE/text_minilm_native_control_sft_paired.md"
