@@ -23,6 +23,7 @@ from rich.table import Table  # noqa: E402
 
 from benchmarks import answer_logits, ddp_throughput, decode_memory, decode_overhead, train_step  # noqa: E402
 from benchmarks.common import verdict  # noqa: E402
+from rm_cli.runinfo import git_commit, package_versions  # noqa: E402
 
 QUICK = {"train_step": {"repeats": 6}, "decode_overhead": {"n_boards": 64, "repeats": 2},
          "decode_memory": {"turn_counts": (4, 16), "repeats": 1, "fixed_counts": (4, 16)},
@@ -85,9 +86,10 @@ def main() -> None:
                   f"{t['every_column_s']:.1f} s / {t['answer_columns_s']:.1f} s", spread(t), "reported", "-")
     console.print(table)
     if args.json:
-        Path(args.json).write_text(json.dumps({"train_step": a, "decode_overhead": b, "decode_memory": c, "ddp_throughput": d,
-                                              "answer_logits": e},
-                                              indent=2) + "\n")
+        # what the numbers were measured with: a later reader cannot tell the benchmark's settings from the file name
+        run = {"threads": args.threads, "quick": args.quick, "git_commit": git_commit(), "versions": package_versions()}
+        Path(args.json).write_text(json.dumps({"run": run, "train_step": a, "decode_overhead": b, "decode_memory": c,
+                                               "ddp_throughput": d, "answer_logits": e}, indent=2) + "\n")
 
 
 if __name__ == "__main__":
