@@ -16,6 +16,7 @@ writes the same CSV and tables without decoding again.
 
 import argparse
 import csv
+import json
 import statistics
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -33,6 +34,7 @@ def score(job: tuple) -> list[dict]:
     from rm_cli import scaling
     from rm_cli.checkpoint import load_checkpoint
     from rm_cli.config import conf_dir
+    from rm_cli.runinfo import git_commit
 
     torch.set_num_threads(threads)
     task_cfg = OmegaConf.load(conf_dir() / "task" / "sudoku.yaml")
@@ -44,7 +46,11 @@ def score(job: tuple) -> list[dict]:
     examples = task.eval_examples(None if level in LEVELS else level, limit)
     configs = sampler_configs(samplers)
     rows = scaling.sweep(module.model, task, examples, configs, [budget], batch_size, module.cfg.history.name)
-    return [{"checkpoint": str(checkpoint), "seed": module.cfg.seed, "level": level, "n": len(examples), **row} for row in rows]
+    # each row says how it was decoded: a preset's defaults change (best_of's score did), its name alone does not
+    settings = {name: json.dumps(OmegaConf.to_container(cfg, resolve=True), sort_keys=True) for name, cfg in configs.items()}
+    commit = git_commit()
+    return [{"checkpoint": str(checkpoint), "seed": module.cfg.seed, "level": level, "n": len(examples), **row,
+             "sampler_config": settings[row["sampler"]], "git_commit": commit} for row in rows]
 
 
 def sampler_configs(names: list[str] | None) -> dict:

@@ -339,3 +339,10 @@ $STUDY_VIEWS --budget 256 --checkpoints "$OUT"/mdm3400_peers_seed{0,1,2}.ckpt --
   --out "$OUT/study_mdm3400_peers_1000_bestof4masked_b256_hard.csv"
 $STUDY_VIEWS --budget 256 --limit 200 --checkpoints "$OUT"/mdmkeep_wrong0.1_peers_seed{0,1,2}.ckpt --levels hard \
   --samplers best_of best_of:base=rm_solve --out "$OUT/study_mdmkeep_wrong0.1_peers_bestof4masked_b256.csv"
+
+# 24. Does the model know its failed boards' wrong digits when they are hidden? Step 12's diagnostic of the shipped model
+#     (keep3400_peers seed 0) scores them with a quarter of the blanks masked at a time; then half, then one cell.
+for parts in 2 81; do
+  python scripts/sudoku_remask_diagnostic.py --levels hard --limit 200 --parts $parts \
+    --checkpoint "$OUT/keep3400_peers_seed0.ckpt" --out "$OUT/diagnostic_keep3400_peers_seed0_parts$parts.json"
+done

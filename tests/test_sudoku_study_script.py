@@ -70,3 +70,19 @@ def test_a_sampler_name_may_change_keys_of_its_preset():
     assert configs["best_of:views=2,base=vanilla"].views == 2 and configs["best_of:views=2,base=vanilla"].base == "vanilla"
     with pytest.raises(UserError, match="unknown sampler 'nope'"):
         _study().sampler_configs(["nope:views=2"])
+
+
+def test_each_row_records_how_it_was_decoded():
+    """A preset's defaults change (best_of's score did at step 23): each row carries the sampler's resolved settings and
+    the commit, so a CSV says how it was made without the page's command line."""
+    import json
+
+    from rm_cli.checkpoint import shipped_checkpoint
+
+    job = (shipped_checkpoint("sudoku", "solve"), "easy", ["vanilla", "best_of:score=board"], 64, 2, 2, 1)
+    rows = {row["sampler"]: row for row in _study().score(job)}
+    assert set(rows) == {"vanilla", "best_of:score=board"} and all(row["n"] == 2 for row in rows.values())
+    best_of = json.loads(rows["best_of:score=board"]["sampler_config"])
+    assert best_of["score"] == "board" and best_of["_target_"].endswith("BestOfSampler")
+    assert json.loads(rows["vanilla"]["sampler_config"])["_target_"].endswith("VanillaSampler")
+    assert rows["vanilla"]["git_commit"] is None or len(rows["vanilla"]["git_commit"]) == 40
