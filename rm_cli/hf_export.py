@@ -26,10 +26,7 @@ CONFIG, WEIGHTS = "config.json", "model.safetensors"
 def token_text(task):
     """id -> the token's string as the task's tokenizer spells it (text: '<mask>', 'a' for the tiny model, a Hugging
     Face tokenizer's own tokens), or None for a task without one (Sudoku, image: their output format names tokens)."""
-    spell = getattr(getattr(task, "tokenizer", None), "token_text", None)
-    if spell is None:
-        return None
-    return lambda i: None if spell(i) is None else str(spell(i))  # None: an id past the tokenizer's own tokens
+    return getattr(getattr(task, "tokenizer", None), "token_text", None)  # gives None for an id past its own tokens
 
 
 def vocabulary(task) -> dict[str, int]:
@@ -42,13 +39,6 @@ def vocabulary(task) -> dict[str, int]:
     if None in names or len(set(names)) != task.vocab_size:
         names = [str(i) for i in range(task.vocab_size)]
     return {name: i for i, name in enumerate(names)}
-
-
-def mask_token(task, vocab: dict[str, int]) -> str:
-    """The MASK token's string for special_tokens_map.json: the tokenizer's own where the task has one (even when
-    vocab.json fell back to ids, the mask token is named as the tokenizer names it), else its name in `vocab`."""
-    spelled = None if token_text(task) is None else token_text(task)(task.mask_id)
-    return spelled if spelled is not None else next(name for name, i in vocab.items() if i == task.mask_id)
 
 
 def export_config(module, source: str) -> dict:
@@ -118,7 +108,7 @@ def write_export(module, out, source: str) -> None:
     """Write `module` (an RMLightningModule) as a Hugging Face folder at `out`, atomically."""
     config = export_config(module, source)
     vocab = vocabulary(module.task)
-    mask = mask_token(module.task, vocab)
+    mask = next(name for name, i in vocab.items() if i == module.task.mask_id)  # always a key of vocab.json
     weights, tied = untied(module.model.state_dict())
     config["tied_weights"] = tied
 

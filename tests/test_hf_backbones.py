@@ -345,3 +345,21 @@ def test_a_masked_lm_with_tied_output_weights_exports_and_loads_back_with_identi
     x = original.task.val_examples().inputs
     with torch.inference_mode():
         assert torch.equal(original.model.logits(x, original.model.start(x)), exported.model.logits(x, exported.model.start(x)))
+
+
+def test_export_names_a_mask_token_past_the_tokenizer_by_a_key_of_vocab_json(bert_dir):
+    """A mask id set beyond the tokenizer's own ids has no token string: convert_ids_to_tokens gives None, which was
+    written as the token "None" (and special_tokens_map.json named a string vocab.json did not hold)."""
+    import types
+
+    from rm_cli.hf_export import vocabulary
+    from rm_cli.tasks.text.tokenizers import HFTokenizer
+
+    for mask_id in (len(WORDS), len(WORDS) + 3):
+        tok = HFTokenizer(str(bert_dir), mask_token_id=mask_id)
+        assert tok.token_text(mask_id) is None and tok.token_text(WORDS.index("[MASK]")) == "[MASK]"
+        task = types.SimpleNamespace(tokenizer=tok, vocab_size=tok.vocab_size, mask_id=mask_id,
+                                     format_output=lambda ids: "")  # every token prints alike, as special tokens do
+        vocab = vocabulary(task)
+        assert sorted(vocab.values()) == list(range(mask_id + 1)) and "None" not in vocab
+        assert [name for name, i in vocab.items() if i == mask_id] == [str(mask_id)]

@@ -27,7 +27,7 @@ def render_turns(tokenizer, trajectory, prompt_len: int) -> list[Text]:
                 style = "bold white on red"
             elif s and token != mask and old == mask:
                 style = "bold green"
-            shown = MASKED if token == mask else ("<end>" if token == end else tokenizer.token_text(token))
+            shown = MASKED if token == mask else ("<end>" if token == end else tokenizer.token_text(token) or f"<{token}>")
             if i and tokenizer.joiner:
                 text.append(tokenizer.joiner)
             text.append(shown, style=style)

@@ -136,8 +136,13 @@ class HFTokenizer:
     def decode(self, ids) -> str:
         return self.tok.decode([i for i in ids if i not in self.special_ids], skip_special_tokens=True).strip()
 
-    def token_text(self, i: int) -> str:
-        return str(self.tok.convert_ids_to_tokens(int(i)))
+    def token_text(self, i: int) -> str | None:
+        """The token's string; None for an id past the tokenizer's own (a mask id set beyond it)."""
+        try:
+            token = self.tok.convert_ids_to_tokens(int(i))
+        except (IndexError, KeyError, ValueError, OverflowError):
+            return None
+        return None if token is None else str(token)
 
     joiner = " "
 
