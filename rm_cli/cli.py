@@ -44,15 +44,18 @@ def system_rm(argv0: str | None = None) -> str | None:
 def mistyped_command(argv: list[str]) -> str | None:
     """Why `rm evalu task=sudoku` must not reach coreutils: it names no file, so the user meant one of
     our commands, and coreutils would delete any later argument that happens to be a file.
-    An existing path, an option, or a word unlike our commands is left to the system rm."""
+    An existing path, an option, or a word unlike our commands is left to the system rm, as is anything that reads
+    as a file name (`rm train.log eval.log`: a dot, a slash or a glob character)."""
     if not argv or argv[0].startswith("-") or os.path.lexists(argv[0]):
         return None
     word = argv[0]
     key = word.split("=", 1)[0]
     if "=" in word and key.lstrip("+~").split(".")[0] in _config_keys():
         return f"'{word}' is a config override, not a command; put a command first: rm <command> {' '.join(argv)}"
+    if any(ch in word for ch in "./*?[="):
+        return None
     import difflib
-    close = difflib.get_close_matches(word, SUBCOMMANDS, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(word.lower(), SUBCOMMANDS, n=1, cutoff=0.6)
     if close:
         return f"'{word}' is neither a file nor an rm command; did you mean `rm {close[0]}`? (/bin/rm removes a file of that name)"
     return None

@@ -203,6 +203,6 @@ def validate_io(cfg: DictConfig) -> None:
         written = Path(str(cfg.output)).expanduser().resolve()
         for key in ("prompts", "test_file", "checkpoint"):
             value = cfg.get(key)
-            if value and Path(str(value)).expanduser().resolve() == written:
+            if value and str(value) != "-" and Path(str(value)).expanduser().resolve() == written:  # -: standard input
                 raise UserError(f"output={cfg.output} is also {key}=: the command would overwrite what it reads; "
                                 "write the output elsewhere")

@@ -45,6 +45,12 @@ def test_a_mistyped_command_is_refused_and_never_reaches_coreutils(tmp_path):
     named_like_a_command = tmp_path / "evalu"
     named_like_a_command.write_text("x")  # an existing file is the user's to remove
     assert run_cli(str(named_like_a_command)).returncode == 0 and not named_like_a_command.exists()
+    assert run_cli("TRAIN", str(bystander)).returncode == 2 and bystander.exists()
+    # a missing file name is coreutils' business: `rm train.log eval.log` still removes eval.log
+    log = tmp_path / "eval.log"
+    log.write_text("x")
+    proc = run_cli("train.log", str(log), cwd=tmp_path)
+    assert proc.returncode == 1 and "cannot remove 'train.log'" in proc.stderr and not log.exists()
 
 
 def test_make_clean_keeps_working_with_the_venv_first_on_path(tmp_path):
@@ -317,3 +323,23 @@ def test_prompts_from_stdin_are_refused_where_prompts_name_other_files(monkeypat
     with pytest.raises(UserError, match=r"^prompts=- \(standard input\) is not for task=image: .*; pass prompts=FILE$"):
         stdin_prompts.prompt_examples(image, "-")
     assert SudokuTask.reads_prompts_from_stdin
+
+
+def test_unreadable_stdin_is_one_line(monkeypatch):
+    """`rm infer prompts=- 0>file` (stdin open for writing only) was a Hydra traceback ending in EBADF."""
+    from rm_cli import stdin_prompts
+    from rm_cli.errors import UserError
+    from rm_cli.tasks.sudoku.task import SudokuTask
+
+    class WriteOnly:
+        def isatty(self):
+            return False
+
+        class buffer:
+            @staticmethod
+            def read():
+                raise OSError(9, "Bad file descriptor")
+
+    monkeypatch.setattr("sys.stdin", WriteOnly())
+    with pytest.raises(UserError, match=r"^cannot read standard input \(OSError: Bad file descriptor\)$"):
+        stdin_prompts.prompt_examples(SudokuTask(), "-")

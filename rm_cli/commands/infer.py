@@ -23,6 +23,7 @@ def run(cfg: DictConfig) -> list[str]:
     validate_io(cfg)
     module = on_device(load_checkpoint(cfg.checkpoint, cfg.task), cfg.device)
     task = instantiate(cfg.task).for_checkpoint(module.task)
+    stdin_prompts.check(task, cfg.prompts)
     task.check_output(cfg.output, cfg.prompts)
     examples = stdin_prompts.prompt_examples(task, cfg.prompts)
     warn_several_solutions(examples, "any valid grid that keeps the givens answers them")
