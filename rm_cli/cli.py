@@ -3,7 +3,8 @@
 `rm` shadows coreutils rm inside an activated venv, so every invocation whose first argument
 is not one of our subcommands is handed, unchanged, to the next `rm` on PATH (exit code
 included): `rm -rf build/` keeps working. A first word that names no file but looks like one of
-our commands mistyped (`rm evalu`) or a config override (`rm task=sudoku`) is refused instead. `rmdm` is the same CLI without that forwarding.
+our commands mistyped (`rm evalu`) or a config override (`rm task=sudoku`) is refused instead.
+`rmdm` is the same CLI without that forwarding.
 Heavy imports (torch, Lightning, Hydra) happen only after dispatch, so forwarding stays instant.
 """
 
@@ -44,8 +45,8 @@ def system_rm(argv0: str | None = None) -> str | None:
 def mistyped_command(argv: list[str]) -> str | None:
     """Why `rm evalu task=sudoku` must not reach coreutils: it names no file, so the user meant one of
     our commands, and coreutils would delete any later argument that happens to be a file.
-    An existing path, an option, or a word unlike our commands is left to the system rm, as is anything that reads
-    as a file name (`rm train.log eval.log`: a dot, a slash or a glob character)."""
+    An existing path, an option, or a word unlike our commands is left to the system rm, as is anything
+    that reads as a file name (`rm train.log eval.log`: a dot, a slash or a glob character)."""
     if not argv or argv[0].startswith("-") or os.path.lexists(argv[0]):
         return None
     word = argv[0]

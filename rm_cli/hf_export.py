@@ -23,17 +23,12 @@ FORMAT = "rm-cli/hf-export/1"
 CONFIG, WEIGHTS = "config.json", "model.safetensors"
 
 
-def token_text(task):
-    """id -> the token's string as the task's tokenizer spells it (text: '<mask>', 'a' for the tiny model, a Hugging
-    Face tokenizer's own tokens), or None for a task without one (Sudoku, image: their output format names tokens)."""
-    return getattr(getattr(task, "tokenizer", None), "token_text", None)  # gives None for an id past its own tokens
-
-
 def vocabulary(task) -> dict[str, int]:
     """Token string -> id: from the task's own output format, else (two tokens print alike, as a text model's
     special tokens all print as nothing) its tokenizer's token strings, else (those repeat too) ids as strings."""
     names = [task.format_output(torch.tensor([i])) for i in range(task.vocab_size)]
-    spell = token_text(task)
+    # a text task's tokenizer spells each token ('<mask>', '[MASK]'; None past its own ids); Sudoku and image have none
+    spell = getattr(getattr(task, "tokenizer", None), "token_text", None)
     if len(set(names)) != len(names) and spell is not None:
         names = [spell(i) for i in range(task.vocab_size)]
     if None in names or len(set(names)) != task.vocab_size:
