@@ -269,3 +269,21 @@ def test_eval_scaling_writes_the_accuracy_vs_decoding_steps_curve(text_ckpt, tmp
         ("rm", 2, 1), ("rm", 3, 2), ("vanilla", 2, 2), ("vanilla", 3, 3)]
     assert all("exact_pct" in r for r in report["scaling"])
     assert len(out.with_suffix(".csv").read_text().splitlines()) == 5 and out.with_suffix(".png").stat().st_size > 0
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="VmHWM is Linux's /proc")
+def test_prepare_reports_its_own_peak_memory_not_its_parents(tmp_path):
+    """getrusage's ru_maxrss carries the parent's peak across fork and exec: `rm prepare` started by a script that held
+    800 MB reported at least 800 MB whatever it used itself."""
+    import subprocess
+    import sys
+
+    parent = ("import resource, subprocess, sys\n"
+              "big = bytearray(800_000_000)\n"
+              "big[::4096] = b'\\x01' * len(range(0, len(big), 4096))\n"
+              "child = 'from rm_cli.commands.prepare import peak_rss_mb; print(peak_rss_mb())'\n"
+              "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6)\n"
+              "print(subprocess.run([sys.executable, '-c', child], capture_output=True, text=True, check=True).stdout)\n")
+    out = subprocess.run([sys.executable, "-c", parent], capture_output=True, text=True, check=True).stdout.split()
+    parent_peak, child_peak = float(out[0]), float(out[1])
+    assert parent_peak > 800 and 0 < child_peak < parent_peak - 400, (parent_peak, child_peak)

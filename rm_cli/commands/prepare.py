@@ -29,7 +29,16 @@ def write_native_cache(cfg: DictConfig, task) -> None:
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident memory so far, in MB (10^6 bytes): ru_maxrss is KiB on Linux, bytes on macOS."""
+    """This process's peak resident memory so far, in MB (10^6 bytes). Linux's VmHWM starts afresh at exec, while
+    getrusage's ru_maxrss carries the parent's peak across fork and exec (`rm prepare` run by a script that holds
+    gigabytes reported the script's), so ru_maxrss (KiB on Linux, bytes on macOS) is only the fallback without /proc."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024 / 1e6
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 1e6 if sys.platform == "darwin" else peak * 1024 / 1e6
 
