@@ -50,10 +50,13 @@ def mistyped_command(argv: list[str]) -> str | None:
     if not argv or argv[0].startswith("-") or os.path.lexists(argv[0]):
         return None
     word = argv[0]
-    key = word.split("=", 1)[0]
-    if "=" in word and key.lstrip("+~").split(".")[0] in _config_keys():
-        return f"'{word}' is a config override, not a command; put a command first: rm <command> {' '.join(argv)}"
-    if any(ch in word for ch in "./*?[="):
+    if "=" in word:
+        from rm_cli.default_sampler import override_keys
+
+        if override_keys([word])[0].split(".")[0] in _config_keys():
+            return f"'{word}' is a config override, not a command; put a command first: rm <command> {' '.join(argv)}"
+        return None
+    if any(ch in word for ch in "./*?["):
         return None
     import difflib
     close = difflib.get_close_matches(word.lower(), SUBCOMMANDS, n=1, cutoff=0.6)

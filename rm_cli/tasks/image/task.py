@@ -119,6 +119,7 @@ class ImageTask(Task):
     # conf's default `rm` is Sudoku revision's rule; an edit decodes with SPEC §2's two-phase rule (from an
     # all-masked canvas, objective=mdm, that is plain MaskGIT)
     default_samplers = {"rm": "rm_edit", "mdm": "rm_edit"}
+    reads_prompts_from_stdin = False  # its prompts name images relative to the prompt file
 
     def __init__(self, name: str = "image", data_dir: str = fashion.DEFAULT_DIR, tokenizer: str | None = None,
                  classifier: str | None = None, canvas: str | None = None, objective: str | None = None,
@@ -286,8 +287,6 @@ class ImageTask(Task):
         path = path or self.test_file or shipped_test_file()
         records, lines = pair_io.read_jsonl(path)
         return self._from_records(records, lines, str(path))
-
-    reads_prompts_from_stdin = False  # its prompts name images relative to the prompt file
 
     def prompt_examples(self, path) -> ImageExamples:
         from rm_cli.tasks.image.prompts import read_prompts
