@@ -70,6 +70,7 @@ def main() -> None:
     from rm_cli.config import conf_dir
     from rm_cli.errors import UserError
     from rm_cli.io import atomic_write_text
+    from rm_cli.runinfo import git_commit
     from rm_cli.samplers.best_of import BestOfSampler
     from rm_cli.tasks.sudoku.symmetry import SudokuSymmetry
 
@@ -83,6 +84,7 @@ def main() -> None:
         sampler = BestOfSampler(base=args.base, views=args.views, steps=args.views * (args.per_view + args.score_parts),
                                 symmetry=SudokuSymmetry(), score="masked", score_parts=args.score_parts)
         rows = []
+        commit = git_commit()
         for checkpoint in args.checkpoints:
             task_cfg = OmegaConf.load(conf_dir() / "task" / "sudoku.yaml")
             task_cfg.mode = "solve"
@@ -93,7 +95,7 @@ def main() -> None:
             examples = task.eval_examples(args.level if args.level.startswith("kaidoku:") else None, args.limit)
             for row in view_rows(module.model.eval(), examples, sampler):
                 rows.append({"checkpoint": checkpoint, "seed": module.cfg.seed, "level": args.level, "n": len(examples),
-                             "base": args.base, "per_view": args.per_view, **row})
+                             "base": args.base, "per_view": args.per_view, **row, "git_commit": commit})
             print(f"{checkpoint}: done", flush=True)
     except UserError as err:
         parser.error(str(err))

@@ -179,6 +179,7 @@ def main() -> None:
     from rm_cli.checkpoint import load_checkpoint
     from rm_cli.config import conf_dir, sampler_preset
     from rm_cli.io import atomic_write_text
+    from rm_cli.runinfo import git_commit
     from rm_cli.tasks.sudoku.solve import solve_test_file
 
     preset = sampler_preset(args.sampler)
@@ -190,7 +191,7 @@ def main() -> None:
     model = module.model.eval()
     task = instantiate(task_cfg).for_checkpoint(module.task)
     results = {"checkpoint": args.checkpoint or "shipped", "sampler": args.sampler, "limit": args.limit, "parts": args.parts,
-               "torch_threads": torch.get_num_threads(), "levels": {}}
+               "torch_threads": torch.get_num_threads(), "git_commit": git_commit(), "levels": {}}
     for level in args.levels:
         results["levels"][level] = diagnose(model, task.eval_examples(solve_test_file(level), args.limit), instantiate(OmegaConf.load(preset)),
                                              args.parts)

@@ -1,5 +1,6 @@
 """sampler=best_of: views under Sudoku's symmetries, mapped back, the most likely decode kept."""
 
+import csv
 import importlib.util
 import subprocess
 import sys
@@ -13,8 +14,10 @@ from omegaconf import OmegaConf
 from conftest import ROOT, NoHistoryModel
 
 from rm_cli import scaling
+from rm_cli.checkpoint import shipped_checkpoint
 from rm_cli.config import conf_dir
 from rm_cli.errors import UserError
+from rm_cli.runinfo import git_commit
 from rm_cli.samplers.best_of import BestOfSampler
 from rm_cli.samplers.topk_margin import TopKMarginSampler
 from rm_cli.tasks.base import Examples
@@ -212,6 +215,20 @@ def test_the_views_script_refuses_a_missing_checkpoint_and_writes_nothing(tmp_pa
                            str(tmp_path / "none.ckpt"), "--out", str(out)], capture_output=True, text=True)
     assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1].endswith(f"no such checkpoint file: {tmp_path / 'none.ckpt'}")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_views_script_writes_one_row_per_k_recording_the_code_that_made_it(tmp_path):
+    """An end-to-end run on the shipped solving model: every CSV row names the checkpoint, the level and the git
+    commit, so a number in docs/ traces back to the code that produced it."""
+    out, checkpoint = tmp_path / "views.csv", shipped_checkpoint("sudoku", "solve")
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "best_of_views.py"), "--checkpoints", str(checkpoint),
+                           "--level", "hard", "--limit", "3", "--views", "2", "--per-view", "8", "--out", str(out)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    rows = list(csv.DictReader(out.open()))
+    assert [r["k"] for r in rows] == ["1", "2"] and {r["n"] for r in rows} == {"3"}
+    assert {r["git_commit"] for r in rows} == {git_commit()} and len(git_commit()) == 40
+    assert out.with_suffix(".md").is_file()
 
 
 def test_the_documented_overrides_compose_and_build_the_sampler():

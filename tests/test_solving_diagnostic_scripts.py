@@ -9,6 +9,7 @@ import sys
 import torch
 
 from conftest import ROOT
+from rm_cli.runinfo import git_commit
 
 SCRIPT = ROOT / "scripts" / "sudoku_remask_diagnostic.py"
 
@@ -40,7 +41,9 @@ def test_shipped_model_flags_uniform_wrong_digits_and_the_report_is_consistent(t
     assert 0 <= hard["first_mistake_percentile"] <= 100 and hard["first_mistake_wrong_digits"] >= 1
     assert 1 <= hard["wrong_per_failed_board"] <= hard["blanks_per_failed_board"]
     assert hard["uniform_auc"] > 0.9 and hard["uniform_wrong_flagged_pct"] > 50 > hard["uniform_right_flagged_pct"]
-    assert json.loads(out.read_text())["parts"] == 4 and 0 <= hard["final_masked_auc"] <= 1
+    report = json.loads(out.read_text())
+    assert report["parts"] == 4 and 0 <= hard["final_masked_auc"] <= 1
+    assert report["git_commit"] == git_commit() and len(report["git_commit"]) == 40  # the code that made it
     assert 0 <= hard["final_masked_wrong_other_pct"] <= 100 and 0 <= hard["final_masked_right_other_pct"] <= 100
 
 
