@@ -122,6 +122,7 @@ def run_subcommand(prog: str, name: str, args: list[str]) -> None:
     from omegaconf import OmegaConf
 
     from rm_cli.config import conf_dir
+    from rm_cli.default_sampler import loosen
     from rm_cli.errors import UserError, instantiation_cause
     from rm_cli.override_check import check_overrides
 
@@ -163,6 +164,8 @@ def run_subcommand(prog: str, name: str, args: list[str]) -> None:
     try:
         check_run_mode(args)
         directory = conf_dir()
+        # `sampler.KEY=` of a key only the task's default preset has: Hydra must not refuse it (rm_cli/default_sampler.py)
+        args = loosen(name, args)
         if not {"--help", "-h", "--hydra-help", "--info"} & set(args):
             check_overrides(str(directory), name, args)
     except UserError as e:

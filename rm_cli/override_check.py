@@ -74,11 +74,18 @@ def check_overrides(config_dir: str, config_name: str, args: list[str]) -> None:
             except (HydraException, OmegaConfBaseException) as e:
                 raise UserError(one_line(str(e))) from None
             if config_name == "train":  # the values too, so a sweep's bad point stops it before the first job trains
+                from hydra.utils import instantiate
+
+                from rm_cli import default_sampler
                 from rm_cli.config import validate_train
                 from rm_cli.samplers import build_sampler
 
                 try:
                     validate_train(cfg)
+                    written = default_sampler.as_written(combo)
+                    if default_sampler.edits_sampler(written) and not default_sampler.chooses_sampler(written):
+                        # the edits apply to the task's preset, which validation decodes with (train.with_task_sampler)
+                        cfg, _ = default_sampler.apply(cfg, instantiate(cfg.task), cfg.objective, written)
                     build_sampler(cfg.sampler)  # its own checks (sampler.max_turns=0) ran in the first job's set-up
                 except UserError as e:
                     where = f" (sweep point {' '.join(combo)})" if len(combos) > 1 else ""

@@ -105,13 +105,48 @@ def with_budget(cfg: DictConfig, budget: int) -> DictConfig:
     return cfg
 
 
+def at_budget(name: str, base: DictConfig, budget: int):
+    """The sampler `name` at `budget` forward passes per example. A budget too small for it (best_of: every view
+    needs a pass to decode and its scoring passes) is refused in terms of the budget, not of the `sampler.steps=`
+    that the budget set and the user never wrote."""
+    try:
+        return build_sampler(with_budget(base, budget))
+    except UserError:
+        need = smallest_budget(base, budget)
+        if need is None:  # no budget would do: not the budget's fault, the sampler's own message says what is
+            raise
+        raise UserError(f"scaling budget {budget} is too small for {name}: it needs {need} forward passes per example "
+                        f"or more; drop the budgets below {need} from scaling_budgets, or {name} from scaling_samplers"
+                        ) from None
+
+
+def smallest_budget(base: DictConfig, budget: int, cap: int = 1 << 16) -> int | None:
+    """The smallest budget above `budget` that the sampler takes (None: none up to cap)."""
+    def builds(b: int) -> bool:
+        try:
+            build_sampler(with_budget(base, b))
+            return True
+        except UserError:
+            return False
+
+    low, high = budget, max(2 * budget, 2)
+    while not builds(high):
+        if high >= cap:
+            return None
+        low, high = high, 2 * high
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (low, mid) if builds(mid) else (mid, high)
+    return high
+
+
 def sweep(model, task, examples, configs: dict[str, DictConfig], budgets, batch_size: int, history: str = "",
           seed: int = 0, device=None) -> list[dict]:
     """One row per (sampler, budget): the task's metrics plus the measured NFE. `history` labels
     the checkpoint's history setting, so CSVs of several checkpoints can be joined. seed and device
     are the eval's: per-example draws at temperature > 0 and where the model decodes, as in one eval."""
     # every (sampler, budget) first, so a sampler that takes no budget (or too small a one) fails before any decoding
-    planned = {(name, int(budget)): build_sampler(with_budget(base, int(budget)))
+    planned = {(name, int(budget)): at_budget(name, base, int(budget))
                for name, base in configs.items() for budget in budgets}
     rows = []
     for (name, budget), sampler in planned.items():

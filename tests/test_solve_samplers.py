@@ -159,6 +159,20 @@ def test_a_sampler_that_spends_more_than_its_budget_is_refused(monkeypatch):
         scaling.sweep(None, task, None, configs, [2], batch_size=4)
 
 
+def test_a_budget_too_small_for_a_sampler_is_refused_as_the_budget_not_as_steps():
+    """best_of at scaling budget 4 named `sampler.steps=4`, which the user never set."""
+    configs = {"topk_margin": OmegaConf.load(scaling.sampler_preset("topk_margin")),
+               "best_of": OmegaConf.load(scaling.sampler_preset("best_of"))}
+    with pytest.raises(UserError) as e:
+        scaling.sweep(None, None, None, configs, [4, 8], batch_size=4)
+    assert str(e.value).startswith("scaling budget 4 is too small for best_of: it needs 20 forward passes per example")
+    assert "sampler.steps" not in str(e.value)
+    assert scaling.smallest_budget(configs["best_of"], 4) == 20
+    bad = OmegaConf.merge(configs["best_of"], {"views": 0})  # no budget would do: the sampler's own message
+    with pytest.raises(UserError, match="sampler.views must be >= 1"):
+        scaling.sweep(None, None, None, {"best_of": bad}, [64], batch_size=4)
+
+
 @pytest.mark.parametrize("name", sorted(SAMPLERS))
 def test_no_sampler_ever_changes_a_given(name):
     g = torch.Generator().manual_seed(1)
