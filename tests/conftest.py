@@ -42,6 +42,7 @@ def tiny_run(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("tiny_run")
     proc = run_cli("train", f"run_dir={run_dir}", "trainer.max_steps=12", "trainer.val_check_interval=6", *TINY)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    (run_dir.parent / f"{run_dir.name}.output.txt").write_text(proc.stdout + proc.stderr)  # what the user saw
     return run_dir
 
 

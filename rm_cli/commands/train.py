@@ -7,12 +7,13 @@ how many devices produced it (see rm_cli/global_batch.py).
 """
 
 import csv
+import io
 import logging
-import os
 import shutil
 import signal
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import lightning as L
@@ -23,12 +24,13 @@ from hydra.types import RunMode
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 from lightning.pytorch.strategies.launchers.subprocess_script import _SubprocessScriptLauncher
 from lightning.pytorch.utilities import rank_zero_only
 from lightning.pytorch.utilities.exceptions import MisconfigurationException, SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
-from rm_cli import default_sampler
+from rm_cli import default_sampler, preflight
 from rm_cli.checkpoint import load_checkpoint, read_checkpoint_file
 from rm_cli.checkpoint_io import AtomicCheckpointIO
 from rm_cli.config import validate_train
@@ -36,7 +38,7 @@ from rm_cli.decode import decode_examples
 from rm_cli.errors import UserError, instantiation_cause, unexpected_option
 from rm_cli.global_batch import GlobalBatchStream, check_same_data
 from rm_cli.history import history_settings
-from rm_cli.io import atomic_write_json, check_free_space, check_run_dir, remove_stale_temporaries
+from rm_cli.io import atomic_write_json, atomic_write_text, check_free_space, check_run_dir, remove_stale_temporaries
 from rm_cli.lightning_module import RMLightningModule, as_container
 from rm_cli.progress import training_progress_bar
 from rm_cli.report import print_table
@@ -80,10 +82,11 @@ def init_weights(module: RMLightningModule, path: str, task_cfg) -> None:
         raise UserError(f"init_from={path}: its model does not fit this run's backbone/history ({detail})") from None
 
 
-def check_resume(module: RMLightningModule, path: str) -> None:
+def check_resume(module: RMLightningModule, path: str) -> int:
     """resume= names a checkpoint this run can continue: readable, the same task, objective, history, global batch
-    and seed, and the same parameter shapes. Lightning's own load fails later with a size-mismatch or zip-reader traceback, and a
-    changed history (no parameters of its own) would continue silently as another method."""
+    and seed, and the same parameter shapes; returns the checkpoint's global step. Lightning's own load fails later
+    with a size-mismatch or zip-reader traceback, and a changed history (no parameters of its own) would continue
+    silently as another method."""
     ckpt, saved_cfg = read_checkpoint_file(path, f"resume={path}", mmap=True)
     own = module.cfg
     saved_history, asked_history = history_settings(saved_cfg.get("history")), history_settings(own.history)
@@ -103,6 +106,7 @@ def check_resume(module: RMLightningModule, path: str) -> None:
             had = tuple(state[name].shape) if name in state else "none"
             raise UserError(f"resume={path}: the checkpoint does not fit this run's model ({name}: checkpoint {had}, "
                             f"this run {tuple(tensor.shape)}); resume with the overrides it was trained with")
+    return int(ckpt.get("global_step", 0))
 
 
 def with_task_sampler(cfg: DictConfig, overrides) -> DictConfig:
@@ -117,17 +121,43 @@ def with_task_sampler(cfg: DictConfig, overrides) -> DictConfig:
     return cfg
 
 
-def keep_metrics_history(logger: CSVLogger) -> None:
-    """A resumed run appends to logs/metrics.csv: Lightning's CSV writer deletes the file it finds when it starts."""
-    path = Path(logger.log_dir) / "metrics.csv"
-    if rank_zero_only.rank != 0 or not path.is_file():
+class AppendingWriter(ExperimentWriter):
+    """Lightning's CSV writer, minus its start: that deletes the metrics.csv it finds and warns "Previous log files
+    in this directory will be deleted" whenever logs/ holds a file (hparams.yaml, always, in a resumed run)."""
+
+    def _check_log_dir_exists(self) -> None:
+        pass
+
+
+def resume_metrics_history(logger: CSVLogger, resumed_step: int) -> None:
+    """A resumed run continues logs/metrics.csv: the rows of the steps the checkpoint holds stay, and the resumed
+    run appends after them. Rows of steps past it (the part of an interrupted run after its last checkpoint,
+    which the resumed run trains and logs again) are dropped, in one atomic rewrite. A row's step counts from 0:
+    the checkpoint of global step G holds steps 0..G-1 (a validation at G logs as G-1)."""
+    if rank_zero_only.rank != 0:
         return
-    aside = path.with_name("metrics.csv.before-resume")
-    os.replace(path, aside)
-    writer = logger.experiment  # made now, with no file to delete
-    os.replace(aside, path)
+    writer = AppendingWriter(logger.log_dir)
+    logger._experiment = writer  # what logger.experiment returns from now on
+    path = Path(logger.log_dir) / ExperimentWriter.NAME_METRICS_FILE
+    if not path.is_file():
+        return
     with path.open(newline="") as f:
-        header = next(csv.reader(f), [])
+        reader = csv.reader(f)
+        header = next(reader, [])
+        rows = list(reader)
+    column = header.index("step") if "step" in header else None
+
+    def abandoned(row: list[str]) -> bool:
+        try:
+            return column is not None and int(float(row[column])) >= resumed_step
+        except (IndexError, ValueError):
+            return False
+
+    kept = [row for row in rows if not abandoned(row)]
+    if len(kept) < len(rows):
+        out = io.StringIO()
+        csv.writer(out).writerows([header, *kept])
+        atomic_write_text(path, out.getvalue())
     writer.metrics_keys = sorted(header)  # the writer appends under this header, widening it for new keys
 
 
@@ -156,6 +186,15 @@ def build_trainer(trainer_cfg: DictConfig, **kwargs) -> L.Trainer:
         raise UserError(f"trainer.{option} is not an option of Lightning's Trainer (a typo?)") from None
 
 
+def check_first_batch(module: RMLightningModule, train_data: GlobalBatchStream) -> None:
+    """Draw the noise of one batch of the task's stream now, before anything is written: what a corruption checks
+    only when it first runs (corruption.k against a native cache's k, a board missing from the cache) refused the
+    run inside trainer.fit, after its logs/, tb/ and .hydra/ were written. The draw uses its own generator on a
+    fresh pass of the (replayable) stream, and leaves torch's RNG as it was: training draws the same batches."""
+    with torch.random.fork_rng(devices=[]):
+        module.draw(next(iter(train_data.task_stream)), torch.Generator().manual_seed(0))
+
+
 def checkpoint_bytes(module: RMLightningModule) -> int:
     """Rough size of one training checkpoint: fp32 weights plus AdamW's two moments, plus slack."""
     return 3 * 4 * module.num_parameters() + 2**20
@@ -169,12 +208,17 @@ def run(cfg: DictConfig) -> dict:
     except UserError:
         remove_hydra_leftovers(run_dir)
         raise
+    except InstantiationException as e:  # a config's _target_ refused (task=sudoku corruption=native without
+        if isinstance(instantiation_cause(e), UserError):  # task.mode=solve): one line too, and no leftovers
+            remove_hydra_leftovers(run_dir)
+        raise
 
 
 def remove_hydra_leftovers(run_dir: Path) -> None:
     """A run refused before it trained holds only what Hydra wrote before the checks (.hydra/, train.log) and
     perhaps an empty checkpoints/: remove them, and the folder if that empties it, so a refused command leaves
-    nothing behind."""
+    nothing behind; so too the empty folders above it that this command created (runs/sudoku/ of the default
+    run_dir runs/sudoku/<date>, as rm_cli.preflight recorded them)."""
     leftovers = {".hydra", "train.log", "checkpoints"}
     if rank_zero_only.rank != 0 or not run_dir.is_dir() or not {p.name for p in run_dir.iterdir()} <= leftovers:
         return
@@ -185,14 +229,38 @@ def remove_hydra_leftovers(run_dir: Path) -> None:
     (run_dir / "train.log").unlink(missing_ok=True)
     if ckpt_dir.is_dir():
         ckpt_dir.rmdir()
-    if run_dir.resolve() != Path.cwd().resolve():
-        run_dir.rmdir()
+    cwd, resolved = Path.cwd().resolve(), run_dir.resolve()
+    if resolved == cwd:
+        return
+    run_dir.rmdir()
+    top = preflight.created_folder(resolved)  # the highest folder of run_dir's path this command created
+    folder = resolved.parent
+    while top is not None and folder.is_relative_to(top) and folder != cwd and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent
+
+
+class DropAdvert(logging.Filter):
+    """Lightning's "Tip: ... try installing litlogger" line, printed at every run that logs elsewhere."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "litlogger" not in record.getMessage()
+
+
+def quiet_lightning_noise() -> None:
+    """Two lines each `rm train` printed that say nothing about the run: Lightning's advert for its cloud logger and
+    torch 2.13's FutureWarning on Lightning's own use of LeafSpec (lightning/pytorch/utilities/_pytree.py)."""
+    rank_zero = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    if not any(isinstance(f, DropAdvert) for f in rank_zero.filters):
+        rank_zero.addFilter(DropAdvert())
+    warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated", category=FutureWarning)
 
 
 def fit(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, multirun: bool = False) -> dict:
     """Train into `run_dir`; returns the summary (written to run_dir/summary.json by rank 0).
     `overrides`: the command line (None: unknown, so the config's sampler is kept as it is)."""
     validate_train(cfg)
+    quiet_lightning_noise()
     composed = cfg  # what the command line composed: the run's .hydra/config.yaml
     commit = git_commit()  # the code the run starts with: HEAD may move while a long run trains
     if cfg.threads:
@@ -213,8 +281,6 @@ def fit(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, mult
         log.warning("trainer.val_check_interval=%d > trainer.max_steps=%d: no validation runs, so no best.ckpt "
                     "(summary and test use last.ckpt)", cfg.trainer.val_check_interval, cfg.trainer.max_steps)
     csv_logger = CSVLogger(str(run_dir), name="logs", version="")
-    if ckpt_path is not None:
-        keep_metrics_history(csv_logger)
     trainer = build_trainer(
         cfg.trainer,
         # Lightning counts val_check_interval in batches fed, ours in optimizer steps (as max_steps and
@@ -237,8 +303,7 @@ def fit(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, mult
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     module = RMLightningModule(as_container(cfg))
     task = module.task
-    if ckpt_path is not None:
-        check_resume(module, ckpt_path)
+    resumed_step = check_resume(module, ckpt_path) if ckpt_path is not None else None
     if cfg.get("init_from") and ckpt_path is None:
         init_weights(module, cfg.init_from, cfg.task)
     check_run_dir(ckpt_dir)
@@ -254,8 +319,12 @@ def fit(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, mult
         torch.utils.data.TensorDataset(val.inputs, val.editable, val.gold, torch.arange(len(val.inputs))),
         batch_size=cfg.val.batch_size
     )
+    check_first_batch(module, train_data)
+    # every check passed: the run's record may change now
+    if resumed_step is not None:
+        resume_metrics_history(csv_logger, resumed_step)
     if trainer.is_global_zero and HydraConfig.initialized():
-        write_hydra_record(run_dir, composed)  # every check passed: the run's record may change now
+        write_hydra_record(run_dir, composed)
     started, cpu_started = time.perf_counter(), time.process_time()
     try:
         trainer.fit(module, train_dataloaders=train_data, val_dataloaders=val_data, ckpt_path=ckpt_path)
