@@ -1,4 +1,4 @@
-"""A Hydra callback that tabulates a training sweep: one CSV row per run, mean +- std per point.
+"""A Hydra callback that tabulates a training sweep: one CSV row per run, mean ± std per point on the terminal.
 
 Runs that differ only in `seed` form one point. Reads each run's summary.json, so it works
 with any launcher (basic, joblib, submitit) once all jobs have finished. A sweep folder can be reused
@@ -15,6 +15,7 @@ from pathlib import Path
 
 from hydra.experimental.callback import Callback
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 from rm_cli.io import atomic_write_text
@@ -82,8 +83,54 @@ def summarize_runs(runs: list[dict]) -> tuple[list[dict], dict[str, dict]]:
     return rows, points
 
 
+def _number(x: float, whole: bool) -> str:
+    text = f"{x:.2f}"
+    return text.rstrip("0").rstrip(".") if whole else text  # a count: 812345, not 812345.00; a mean of counts: 40.5
+
+
+def stat_text(stat, whole: bool = False) -> str:
+    """One table cell: mean ± std (n=k); the std of one run is no number ('0.53 (n=1)', not '± 0.00'); a point
+    without the column reads '—'. whole: the column counts (params, steps), printed without decimal zeros."""
+    if stat is None:
+        return "—"
+    mean, std, n = stat
+    if n < 2 or std is None:
+        return f"{_number(mean, whole)} (n={n})"
+    return f"{_number(mean, whole)} ± {_number(std, whole)} (n={n})"
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> Table:
+    table = Table()
+    table.add_column(headers[0], overflow="fold")
+    for header in headers[1:]:
+        table.add_column(header, justify="right", overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def print_points(points: dict[str, dict], shown: list[str], title: str, shared: list[str] = (),
+                 console: Console | None = None, whole: set[str] = frozenset()) -> None:
+    """The terminal's table, legible in an 80-column log (one column per metric cut every header and cell to
+    'p…', and both points to 'histo…'): one row per metric, one column per point, headed by the point's
+    overrides; where that is wider than the terminal, one small table per point under its overrides, printed
+    whole on a line of their own. Cells fold, never end in '…'; title and shared overrides are unwrapped lines.
+    whole: the columns that count (every run's value an int), printed without decimal zeros."""
+    console = console or Console()
+    console.print(title, style="bold", markup=False, highlight=False, soft_wrap=True)
+    if shared:
+        console.print(f"every run: {' '.join(shared)}", markup=False, highlight=False, soft_wrap=True)
+    wide = _table(["metric", *points], [[c, *(stat_text(stats.get(c), c in whole) for stats in points.values())] for c in shown])
+    if Measurement.get(console, console.options.update_width(10**6), wide).maximum <= console.width:  # its own width
+        console.print(wide)
+        return
+    for name, stats in points.items():
+        console.print(name, style="bold", markup=False, highlight=False, soft_wrap=True)
+        console.print(_table(["metric", "mean ± std (n)"], [[c, stat_text(stats.get(c), c in whole)] for c in shown]))
+
+
 def write_summary(sweep_dir, console: Console | None = None, since: float | None = None) -> Path | None:
-    runs = read_runs(sweep_dir, since)  # once: the rows and the table's caption both come from them
+    runs = read_runs(sweep_dir, since)  # once: the rows and the shared overrides both come from them
     rows, points = summarize_runs(runs)
     if not rows:
         return None
@@ -94,16 +141,10 @@ def write_summary(sweep_dir, console: Console | None = None, since: float | None
     writer.writerows(rows)
     out = Path(sweep_dir) / "sweep_summary.csv"
     atomic_write_text(out, buffer.getvalue())
-    shared = shared_overrides(runs)
-    table = Table(title=f"sweep {sweep_dir}: mean +- std over seeds",
-                  caption=f"every run: {' '.join(shared)}" if shared else None)
-    table.add_column("point")
-    shown = [c for c in names if any(c in s for s in points.values())]
-    for c in shown:
-        table.add_column(c, justify="right")
-    for name, stats in points.items():
-        table.add_row(name, *(f"{stats[c][0]:.2f} +- {stats[c][1]:.2f} (n={stats[c][2]})" if c in stats else "-" for c in shown))
-    (console or Console()).print(table)
+    print_points(points, [c for c in names if any(c in stats for stats in points.values())],
+                 title=f"sweep {sweep_dir}: mean ± std over seeds (every run and column: {out.name})",
+                 shared=shared_overrides(runs), console=console,
+                 whole={c for c in names if all(isinstance(r[c], int) or r[c] is None for r in rows)})
     return out
 
 

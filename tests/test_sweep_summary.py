@@ -79,3 +79,65 @@ def test_overrides_every_run_shares_name_no_point(tmp_path):
     out = StringIO()
     write_summary(tmp_path, Console(file=out, width=200))
     assert "every run: task=sudoku trainer.max_steps=20" in out.getvalue()
+
+
+# ---- the terminal table, as a log piped at 80 columns shows it ---------------------------------------------------
+
+SUDOKU_TEST = {"exact_pct": 94.9, "valid_pct": 96.1, "valid_within_k_pct": 97.0, "conflict_cells_per_board": 0.41,
+               "changed_correct_per_board": 3.2, "ambiguous_boards_pct": 0.0, "replay_mistake_pct": 12.5,
+               "wrong_remask_events": 40, "remasks_per_board": 5.1, "nfe_per_board": 20.0, "n": 1000}
+
+
+def _sudoku_run(root, job, overrides, seed, **extra):
+    d = root / str(job)
+    d.mkdir()
+    (d / "summary.json").write_text(json.dumps({
+        "overrides": ["task=sudoku", *overrides, f"seed={seed}", "trainer.max_steps=10"], "seed": seed, "params": 812345,
+        "best_val_exact_pct": 90.0 + seed, "wall_time_s": 61.5, "cpu_time_s": 120.25, "steps": 10,
+        "test": {k: v + seed if isinstance(v, float) else v for k, v in SUDOKU_TEST.items()}, **extra}))
+
+
+def _printed(root, width=80) -> str:
+    from rich.console import Console
+    console = Console(width=width, record=True, file=open("/dev/null", "w"))
+    write_summary(root, console)
+    return console.export_text()
+
+
+def test_at_80_columns_every_point_is_whole_and_no_cell_is_cut(tmp_path):
+    """`rm train -m history=off,her seed=0,1` piped to a log: every header and cell was cut to 'p…', '0…', and
+    even at 160 columns both points read 'histo…'."""
+    job = 0
+    for hist in ("off", "her"):
+        for seed in (0, 1):
+            _sudoku_run(tmp_path, job, [f"history={hist}"], seed)
+            job += 1
+    for width in (80, 160):
+        text = _printed(tmp_path, width)
+        assert "history=off" in text and "history=her" in text
+        assert "…" not in text and max(len(line) for line in text.splitlines()[1:]) <= width  # the title: whole
+        assert "test.exact_pct" in text and "95.40 ± 0.71 (n=2)" in text and "every run: task=sudoku" in text
+
+
+def test_points_too_many_for_one_table_are_listed_one_under_another_whole(tmp_path):
+    job = 0
+    points = [f"history={h} optim.lr={lr}" for h in ("off", "her", "last") for lr in ("0.0003", "0.001")]
+    for point in points:
+        _sudoku_run(tmp_path, job, point.split(), 0)
+        job += 1
+    text = _printed(tmp_path)
+    assert all(point in text.splitlines() for point in points)  # each on a line of its own
+    assert "…" not in text and max(len(line) for line in text.splitlines()[1:]) <= 80
+
+
+def test_one_seed_has_no_std_and_missing_values_print_no_none(tmp_path):
+    """A single seed read '0.00 +- 0.00 (n=1)': the std of one run is not a number. Missing values: no 'None'."""
+    _sudoku_run(tmp_path, 0, ["history=off"], 0, best_val_exact_pct=None)
+    _sudoku_run(tmp_path, 1, ["history=her"], 0)
+    (tmp_path / "1" / "summary.json").write_text((tmp_path / "1" / "summary.json").read_text().replace(
+        '"n": 1000}', '"n": 1000, "only_her_pct": 3.5}'))
+    text = _printed(tmp_path, 200)
+    assert "94.90 (n=1)" in text
+    assert "+- 0.00 (n=1)" not in text and "± 0.00 (n=1)" not in text and "± " not in text.split("\n", 1)[1]
+    assert "None" not in text and "—" in text  # history=off has no best_val_exact_pct and no only_her_pct
+    assert "3.50 (n=1)" in text

@@ -15,9 +15,10 @@ from rm_cli.config import validate_io
 from rm_cli.decode import decode_examples, on_device
 from rm_cli.errors import UserError
 from rm_cli.io import atomic_write_json, check_writable
-from rm_cli.report import print_table, warn_several_solutions
+from rm_cli.report import METRIC_PLACES, print_table, round_metrics, warn_several_solutions
 from rm_cli.runinfo import provenance
 from rm_cli.samplers import build_sampler
+from rm_cli.tasks.sudoku import SudokuTask
 
 
 def run(cfg: DictConfig) -> dict:
@@ -51,9 +52,12 @@ def run(cfg: DictConfig) -> dict:
                              description="eval", seed=cfg.seed, device=cfg.device)
     wall = time.perf_counter() - started
     metrics, predictions = task.evaluate(examples, result)
+    if isinstance(task, SudokuTask):  # float32 means: 94.9999988079071 in the JSON; counts stay whole numbers
+        metrics = round_metrics(metrics)
 
     what = f"{task.name}, benchmark {cfg.benchmark}" if cfg.benchmark else task.name
-    print_table(f"rm eval: {what} ({preset or sampler.name} sampler, history {module.cfg.history.name})", metrics.items())
+    print_table(f"rm eval: {what} ({preset or sampler.name} sampler, history {module.cfg.history.name})", metrics.items(),
+                places=METRIC_PLACES)  # the numbers the results JSON holds, with its digits
 
     report = {
         "metrics": metrics,
@@ -82,14 +86,17 @@ def run_scaling(cfg: DictConfig, module, task, examples, sampler_name: str | Non
     wall = time.perf_counter() - started
 
     label = "exact %" if metric == "exact_pct" else metric
-    table = Table(title=f"rm eval scaling: {label} (mean NFE), history {module.cfg.history.name}, {len(examples)} examples")
+    heading = f"rm eval scaling: {label} (mean NFE), history {module.cfg.history.name}, {len(examples)} examples"
+    table = Table()  # the title is a line of its own above it (as a table title rich wrapped it when piped)
     table.add_column("sampler")
     for budget in budgets:
         table.add_column(f"budget {budget}", justify="right")
     for name in configs:
         cells = {row["budget"]: f"{row[metric]:.1f} ({row['nfe_mean']:.1f})" for row in rows if row["sampler"] == name}
         table.add_row(name, *(cells[b] for b in budgets))
-    Console().print(table)
+    console = Console()
+    console.print(heading, style="bold", markup=False, highlight=False, soft_wrap=True)
+    console.print(table)
 
     out = Path(cfg.output)
     csv_path, png_path = scaling.output_paths(out)

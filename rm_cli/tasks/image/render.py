@@ -105,8 +105,9 @@ def token_map(canvas: torch.Tensor, source: torch.Tensor, grid: int, mask_id: in
                 text.append("#", style="bold red")
             else:
                 text.append(".")
-            text.append(" | " if c == grid - 1 else " ")
+            if c < side - 1:
+                text.append(" | " if c == grid - 1 else " ")
         text.append("\n")
-        if r == grid - 1:
-            text.append("-" * (4 * side) + "\n")
+        if r == grid - 1:  # as wide as a row ('. . | . .'), its '+' under the '|' (it was 4 * side wide)
+            text.append("-" * (2 * grid) + "+" + "-" * (2 * grid) + "\n")
     return text
