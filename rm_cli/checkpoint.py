@@ -93,7 +93,8 @@ def _check_same_task(trained: dict, task_cfg, path) -> None:
     name, mode = trained.get("name"), trained.get("mode")
     if name is not None and name != task_cfg.get("name"):
         fix = f"task={name}" + (f" task.mode={mode}" if mode not in (None, "revision") else "")
-        raise UserError(f"the checkpoint is a {name} model, not {task_cfg.get('name')}; pass {fix}", path=path)
+        article = "an" if str(name)[:1] in "aeiou" else "a"
+        raise UserError(f"the checkpoint is {article} {name} model, not {task_cfg.get('name')}; pass {fix}", path=path)
     if mode is not None and task_cfg.get("mode") is not None and mode != task_cfg.get("mode"):
         raise UserError(f"the checkpoint is a {name} {mode} model; pass task.mode={mode}", path=path)
 

@@ -193,7 +193,8 @@ def _main(prog: str, forward: bool) -> None:
     if argv and argv[0] in ("-h", "--help"):
         print(usage(prog))
         return
-    sys.stderr.write(usage(prog) + "\n")
+    unknown = f"{prog}: unknown command {argv[0]!r}\n" if argv else ""
+    sys.stderr.write(unknown + usage(prog) + "\n")
     sys.exit(2)
 
 

@@ -104,12 +104,20 @@ def remove_stale_temporaries(directory) -> list[Path]:
     return stale
 
 
+def refuse_dash(path) -> None:
+    """`prompts=-` reads standard input, so `output=-` reads as standard output; it would be a file named '-'."""
+    if str(path) == "-":
+        raise UserError("'-' is not standard output here (it would be a file or folder named '-'); give a path "
+                        "(./- for that name)")
+
+
 def check_writable(path) -> None:
     """Fail before any work when an output file could not be written."""
     if path is None:
         return
     if not str(path).strip():  # Path("") is ".", a directory: the message named a folder nobody gave
         raise UserError("output= is empty; give a file path or leave output out")
+    refuse_dash(path)
     if str(path).endswith(("/", os.sep)):  # Path() drops the slash: 'out/' would become a file named out
         raise UserError("output names a folder (it ends with '/'), expected a file path", path=path)
     parent = Path(path).resolve().parent
@@ -128,6 +136,7 @@ def check_writable(path) -> None:
 
 def check_new_dir(path) -> None:
     """Fail before any work when `path` is taken (anything but an empty directory) or its parent is read-only."""
+    refuse_dash(path)
     target = Path(path)
     if target.exists() and not target.is_dir():
         raise UserError("is a file; give a folder that does not exist yet (or an empty one)", path=path)
@@ -139,6 +148,8 @@ def check_new_dir(path) -> None:
 def check_run_dir(directory) -> None:
     """Create `directory` and write a probe file in it: fails on a file in the way, a read-only or full disk."""
     directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise UserError("run_dir is a file, not a folder; give a folder path", path=directory)
     try:
         directory.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=directory) as probe:

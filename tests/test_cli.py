@@ -6,8 +6,11 @@ import subprocess
 
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 from conftest import BIN, ROOT, TINY, run_cli
+from rm_cli.checkpoint import _check_same_task
+from rm_cli.errors import UserError
 
 TEST_FILE = ROOT / "rm_cli" / "data" / "sudoku_revision_test.jsonl"
 
@@ -69,6 +72,7 @@ def test_rm_runs_our_subcommands_and_rmdm_never_forwards(tmp_path):
     keep.mkdir()
     proc = run_cli("-rf", str(keep), prog="rmdm")
     assert proc.returncode == 2 and keep.exists() and "usage: rmdm" in proc.stderr
+    assert proc.stderr.startswith("rmdm: unknown command '-rf'\n")  # says which word it did not know
     assert run_cli("--help", prog="rmdm").stdout.startswith("usage: rmdm")
 
 
@@ -139,6 +143,8 @@ def test_train_eval_infer_end_to_end(tiny_run, tmp_path):
     assert (tiny_run / "checkpoints" / "last.ckpt").is_file() and (tiny_run / "checkpoints" / "best.ckpt").is_file()
     assert (tiny_run / "logs" / "metrics.csv").is_file() and list((tiny_run / "tb").glob("events.*"))
     assert (tiny_run / ".hydra" / "config.yaml").is_file()
+    seen = (tiny_run.parent / f"{tiny_run.name}.output.txt").read_text()
+    assert "validation at step 6" in seen and "litlogger" not in seen and "LeafSpec" not in seen  # Lightning's noise
     ckpt = tiny_run / "checkpoints" / "last.ckpt"
 
     out = tmp_path / "results.json"
@@ -163,6 +169,9 @@ def test_train_eval_infer_end_to_end(tiny_run, tmp_path):
                   stdin_text=_boards(1)[0]["board"] + "\n" + "12x" + "\n")
     assert bad.returncode == 2 and bad.stderr.startswith("rm infer: error: <stdin>:2: ") and bad.stderr.count("\n") == 1
     assert not (tmp_path / "bad.txt").exists()
+    dash = run_cli("infer", f"checkpoint={ckpt}", f"prompts={prompts}", "output=-", cwd=tmp_path)  # not stdout
+    _one_line_error(dash, "'-' is not standard output here")
+    assert not (tmp_path / "-").exists()
 
     written = tmp_path / "out.txt"
     proc = run_cli("infer", f"checkpoint={ckpt}", f"prompts={prompts}", f"output={written}", "show_trajectory=true",
@@ -235,6 +244,8 @@ def test_wrong_checkpoints_are_rejected(tiny_run, tmp_path):
     torch.save(ckpt, other_task)
     _one_line_error(run_cli("infer", f"checkpoint={other_task}", f"prompts={prompts}"),
                     "the checkpoint is a text model, not sudoku; pass task=text")
+    with pytest.raises(UserError, match="the checkpoint is an image model, not sudoku; pass task=image"):
+        _check_same_task({"name": "image"}, OmegaConf.create({"name": "sudoku"}), other_task)
     ckpt["hyper_parameters"]["cfg"]["task"].update(name="sudoku", mode="solve")
     torch.save(ckpt, other_task)
     _one_line_error(run_cli("infer", f"checkpoint={other_task}", f"prompts={prompts}"),

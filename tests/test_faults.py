@@ -101,6 +101,15 @@ def test_unwritable_run_dir_fails_before_hydra_or_training_starts(tmp_path):
         f"rm train: error: {blocker / 'run'}: run directory is not writable: Not a directory"]
 
 
+def test_run_dir_naming_a_file_says_so(tmp_path):
+    """It read 'run directory is not writable: File exists'."""
+    blocker = tmp_path / "boards.txt"
+    blocker.write_text("x")
+    proc = run_cli("train", f"run_dir={blocker}", *QUICK)
+    assert proc.returncode == 2 and blocker.read_text() == "x", proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines() == [f"rm train: error: {blocker}: run_dir is a file, not a folder; give a folder path"]
+
+
 def test_full_disk_fails_before_training_starts(tmp_path, monkeypatch):
     Usage = namedtuple("Usage", "total used free")
     monkeypatch.setattr("rm_cli.io.shutil.disk_usage", lambda path: Usage(10**12, 10**12 - 2**20, 2**20))

@@ -185,3 +185,9 @@ def test_rectangle_swaps_and_ambiguity_on_a_hand_made_board():
     far = GRID.clone()
     far[0, 60] = (far[0, 60] + 1) % 9
     assert ambiguous(far, GRID).tolist() == [False]
+
+
+def test_revision_mode_refuses_a_native_cache_naming_solve_mode():
+    """`rm prepare task=sudoku split=native` read 'not available for task sudoku', as if Sudoku had none."""
+    with pytest.raises(UserError, match="implemented for task.mode=solve; pass task.mode=solve"):
+        SudokuTask().native_examples(n=4)

@@ -196,8 +196,9 @@ def test_train_stream_rules_givens_and_augmentation():
     assert len(held_out) == 3008 and not ({g.numpy().tobytes() for g in stream.pool.grids} & held_out)
 
 
-def test_carved_pool_blanks_any_number_down_to_minimal():
+def test_carved_pool_blanks_any_number_down_to_minimal(capsys):
     pool = carved_pool(3, 4)
+    assert "carving the puzzle pool: 4/4 (100%)" in capsys.readouterr().out  # the minute before step 1 shows progress
     assert ((pool.depth >= 48) & (pool.depth <= 64)).all()  # minimal puzzles: 17-33 givens
     pick, givens = torch.tensor([0, 1, 2, 3, 0]), torch.tensor([35, 30, 26, 10, 60])
     blank = pool.blanks(pick, givens)

@@ -316,3 +316,14 @@ def test_infer_output_says_which_prompts_were_cut():
     task.print_outputs(examples, ["x", "y"], console)
     headers = [line for line in console.export_text().splitlines() if line.startswith("──")]
     assert headers == ["── p.txt:3 (prompt cut to its last 5 tokens) ──", "── p.txt:4 ──"]
+
+
+def test_a_missing_native_cache_is_named_missing(tmp_path):
+    """A cache path that does not exist read 'not a text native corruption cache (no rm_native.json)'."""
+    from rm_cli.tasks.text.native import read_cache
+
+    with pytest.raises(UserError, match="no such native corruption cache; write it with rm prepare"):
+        read_cache(tmp_path / "nope", {})
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(UserError, match="not a text native corruption cache"):
+        read_cache(tmp_path / "folder", {})

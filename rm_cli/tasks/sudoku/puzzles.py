@@ -106,12 +106,17 @@ class CarvedPool:
 
 
 def carved_pool(seed: int, n: int, exclude: set[bytes] = frozenset()) -> CarvedPool:
-    """n distinct grids carved to minimal puzzles: the solve-mode training pool."""
+    """n distinct grids carved to minimal puzzles: the solve-mode training pool (about a minute for the default
+    3,000, before training's first step: hence its progress line)."""
+    from rm_cli.progress import progress
+
     rng = random.Random(seed + 1)
     grids, orders, depths = [], [], []
-    for grid, _ in zip(grid_stream(seed, exclude), range(n)):
-        board, order = carve((grid + 1).tolist(), rng)
-        grids.append(grid)
-        orders.append(order)
-        depths.append(sum(1 for d in board if not d))
+    with progress("carving the puzzle pool", n) as advance:
+        for grid, _ in zip(grid_stream(seed, exclude), range(n)):
+            board, order = carve((grid + 1).tolist(), rng)
+            grids.append(grid)
+            orders.append(order)
+            depths.append(sum(1 for d in board if not d))
+            advance()
     return CarvedPool(torch.stack(grids), torch.tensor(orders), torch.tensor(depths))

@@ -112,6 +112,10 @@ class SudokuTask(Task):
         return torch.stack([row, col, (row // 3) * 3 + col // 3])
 
     # ---- data -----------------------------------------------------------------------------
+    def native_examples(self, n: int | None = None, seed: int | None = None):
+        """Revision boards come whole from the generator; the native cache is solve mode's (its subclass)."""
+        raise UserError("corruption=native is implemented for task.mode=solve; pass task.mode=solve")
+
     def make_split(self, seed: int, n: int, exclude: set[bytes] = frozenset()) -> Examples:
         """n corrupted boards of fresh solution grids, all drawn from `seed`."""
         gold = solutions(seed, n, exclude)

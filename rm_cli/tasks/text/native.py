@@ -44,6 +44,9 @@ def read_cache(path, expect: dict) -> tuple[torch.Tensor, torch.Tensor, dict]:
 
     folder = Path(str(path))
     meta_file = folder / META
+    if not folder.exists():
+        raise UserError("no such native corruption cache; write it with "
+                        "rm prepare task=text split=native checkpoint=CKPT output=DIR", path=path)
     if not meta_file.is_file():
         raise UserError(f"not a text native corruption cache (no {META}); write it with "
                         "rm prepare task=text split=native checkpoint=CKPT output=DIR", path=path)
