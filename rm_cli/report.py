@@ -60,7 +60,7 @@ def print_table(title: str, rows, first: str = "metric", places: int | None = No
     console = console or Console()
     table = Table()
     table.add_column(first)
-    table.add_column("value", justify="right")
+    table.add_column("value", justify="right", overflow="fold")  # a checkpoint path whole, never cut to '…'
     for key, value in rows:
         table.add_row(key, cell(value, places))
     console.print(title, style="bold", markup=False, highlight=False, soft_wrap=True)

@@ -1,8 +1,12 @@
 """A refused `rm train` leaves no run directory behind: its checks run before anything is written there, and
 what Hydra wrote first (train.log, the folders of the run_dir path it made) is removed again."""
 
+import csv
+import json
+
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 from conftest import TINY, run_cli
 from rm_cli.corruption import build_native_cache
@@ -60,11 +64,34 @@ def test_a_refused_train_keeps_the_folders_it_did_not_make(tmp_path):
     proc = run_cli("train", *QUICK, "+trainer.max_step=20", "run_dir=runs/mine/a/b", cwd=tmp_path)
     assert proc.returncode == 2, proc.stderr[-3000:]
     assert [p.name for p in (tmp_path / "runs").rglob("*")] == ["mine"]
+    (tmp_path / "empty").mkdir()  # the run_dir itself made beforehand (empty) stays too: it was removed
+    proc = run_cli("train", *QUICK, "+trainer.max_step=20", "run_dir=empty", cwd=tmp_path)
+    assert proc.returncode == 2 and (tmp_path / "empty").is_dir(), proc.stderr[-3000:]
 
 
-def test_a_native_run_whose_first_batch_is_checked_early_still_trains(tmp_path, native_cache):
-    """The early draw of one batch (what refuses corruption.k) leaves training as it was."""
-    proc = run_cli("train", *QUICK, "task=sudoku", "task.mode=solve", "corruption=native",
-                   f"corruption.cache={native_cache}", "corruption.k=1", f"run_dir={tmp_path / 'run'}")
+def test_the_early_first_batch_check_leaves_training_as_it_was(tmp_path, native_cache, monkeypatch):
+    """The early draw of one batch (what refuses corruption.k) must not shift training's draws: the same losses with
+    the check as without it, on a native-cache run."""
+    from benchmarks.common import train_config
+    from rm_cli.commands import train
+
+    cfg = OmegaConf.create(train_config(*QUICK, "task=sudoku", "task.mode=solve", "corruption=native",
+                                        f"corruption.cache={native_cache}", "corruption.k=1"))
+
+    def losses(run):
+        return [r["train/loss"] for r in csv.DictReader((run / "logs" / "metrics.csv").open()) if r.get("train/loss")]
+
+    train.fit(cfg.copy(), tmp_path / "checked")
+    monkeypatch.setattr(train, "check_first_batch", lambda *args: None)
+    train.fit(cfg.copy(), tmp_path / "unchecked")
+    assert losses(tmp_path / "checked") and losses(tmp_path / "checked") == losses(tmp_path / "unchecked")
+
+
+def test_the_run_summary_records_the_command_line_as_written(tmp_path):
+    """`sampler.KEY=` of a key only the task's preset has reaches Hydra as `++sampler.KEY=` (rm_cli/default_sampler.py);
+    summary.json, which the sweep table reads its points from, records what the user wrote."""
+    proc = run_cli("train", *QUICK, "task=sudoku", "task.mode=solve", "task.puzzle_pool=20", "task.val_size=4",
+                   "sampler.fit_budget=false", f"run_dir={tmp_path / 'run'}")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert (tmp_path / "run" / "summary.json").is_file()
+    overrides = json.loads((tmp_path / "run" / "summary.json").read_text())["overrides"]
+    assert "sampler.fit_budget=false" in overrides and not any(o.startswith("++") for o in overrides)

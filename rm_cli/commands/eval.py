@@ -57,7 +57,7 @@ def run(cfg: DictConfig) -> dict:
 
     what = f"{task.name}, benchmark {cfg.benchmark}" if cfg.benchmark else task.name
     print_table(f"rm eval: {what} ({preset or sampler.name} sampler, history {module.cfg.history.name})", metrics.items(),
-                places=METRIC_PLACES)  # the numbers the results JSON holds, with its digits
+                places=METRIC_PLACES)  # up to 4 decimals: Sudoku's JSON holds these digits, text's and image's more
 
     report = {
         "metrics": metrics,

@@ -158,6 +158,8 @@ def resume_metrics_history(logger: CSVLogger, resumed_step: int) -> None:
         out = io.StringIO()
         csv.writer(out).writerows([header, *kept])
         atomic_write_text(path, out.getvalue())
+        log.info("resume: dropped %d rows of steps >= %d from %s (trained again from the checkpoint; tb/ keeps them)",
+                 len(rows) - len(kept), resumed_step, path)
     writer.metrics_keys = sorted(header)  # the writer appends under this header, widening it for new keys
 
 
@@ -227,13 +229,13 @@ def remove_hydra_leftovers(run_dir: Path) -> None:
         return
     shutil.rmtree(run_dir / ".hydra", ignore_errors=True)
     (run_dir / "train.log").unlink(missing_ok=True)
+    cwd, resolved = Path.cwd().resolve(), run_dir.resolve()
+    top = preflight.created_folder(resolved)  # the highest folder of run_dir's path this command created
+    if top is None or resolved == cwd:  # a folder the user made (or unknown: a multirun job) stays
+        return
     if ckpt_dir.is_dir():
         ckpt_dir.rmdir()
-    cwd, resolved = Path.cwd().resolve(), run_dir.resolve()
-    if resolved == cwd:
-        return
     run_dir.rmdir()
-    top = preflight.created_folder(resolved)  # the highest folder of run_dir's path this command created
     folder = resolved.parent
     while top is not None and folder.is_relative_to(top) and folder != cwd and not any(folder.iterdir()):
         folder.rmdir()
@@ -364,7 +366,7 @@ def fit(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, mult
         "best_val_exact_pct": float(best.best_model_score) if best.best_model_score is not None else None,
         "best_checkpoint": best.best_model_path or None,
         "last_checkpoint": str(ckpt_dir / "last.ckpt"),
-        "overrides": list(overrides or []),
+        "overrides": default_sampler.as_written(list(overrides or [])),
         "config": OmegaConf.to_container(cfg, resolve=True),
         "git_commit": commit,
         "versions": package_versions(),
