@@ -37,6 +37,9 @@
 #    init_from=...`: a fresh learning-rate schedule, as the RM + HER stage had), scored like step 1 and paired
 #    against step 7 (OUT/minilm/native/text_minilm_native_control_paired.md). Seeds 2, 0 and 1 (about 1.5 hours
 #    each).
+# 9. step 5's RM + HER with a third of the wrong answer tokens (task.wrong_rate=0.1; the default is 0.3), seeds 0,
+#    1, 2, two runs at once, scored like step 1 and paired against step 5's SFT and RM + HER runs seed by seed
+#    (OUT/minilm/wrong_rate_0.1/).
 set -euo pipefail
 # score_run DIR RUN NAME SAMPLER: DIR/RUN's last checkpoint decoded with SAMPLER on the shipped test file,
 # one thread, into DIR/results/NAME.json (unless it exists).
@@ -168,3 +171,19 @@ python scripts/text_paired.py "$NATIVE/control" sft750_sft750 sft750_rm_her_nati
   --out "$NATIVE/text_minilm_native_control_paired.md"
 for s in 0 1 2; do ln -sf "$(realpath "$MINILM/results/sft_seed$s.json")" "$NATIVE/control/"; done  # step 5's one-cycle SFT
 python scripts/text_paired.py "$NATIVE/control" sft750_sft750 sft --out "$NATIVE/text_minilm_native_control_sft_paired.md"
+
+# step 9: step 5's RM + HER with a third of the wrong answer tokens (task.wrong_rate=0.1), seeds 0, 1, 2, paired
+# against step 5's SFT and RM + HER runs (OUT/minilm/wrong_rate_0.1/).
+WR="$MINILM/wrong_rate_0.1"
+mkdir -p "$WR/logs" "$WR/results" "$WR/paired"
+for s in 0 1 2; do
+  echo "rm_her_wr0.1_seed$s rm_text objective=rm history=her task.wrong_rate=0.1 seed=$s"
+done | train_and_score "$WR" "$MINILM_COMMON"
+python scripts/text_table.py "$WR" --out "$WR/text_minilm_wr0.1"
+for s in 0 1 2; do
+  ln -sf "$(realpath "$WR/results/rm_her_wr0.1_seed$s.json")" "$WR/paired/"
+  for m in sft rm_her; do ln -sf "$(realpath "$MINILM/results/${m}_seed$s.json")" "$WR/paired/"; done
+done
+for m in sft rm_her; do
+  python scripts/text_paired.py "$WR/paired" $m rm_her_wr0.1 --out "$WR/text_minilm_paired_${m}_rm_her_wr0.1.md"
+done
