@@ -130,8 +130,7 @@ def apply(cfg: DictConfig, task, objective: str, overrides) -> tuple[DictConfig,
     `sampler.KEY=` edits (as Hydra composed them on conf's default), and that preset's name: the copy
     is what the command records (checkpoint config, results JSON), so it says what decoded.
     An edit `sampler.KEY=` of a key that the preset which decodes lacks (the task's, or else conf's default)
-    is refused (UserError)."""
-    overrides = as_written(overrides)
+    is refused (UserError). overrides: as the user wrote them (command_line(), as_written())."""
     name = preset_for(task, objective, overrides)
     if name is None:
         default = None if overrides is None or chooses_sampler(overrides) else chosen_name() or conf_default()

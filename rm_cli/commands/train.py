@@ -206,7 +206,7 @@ def run(cfg: DictConfig) -> dict:
     hydra = HydraConfig.get()
     run_dir = Path(hydra.runtime.output_dir)
     try:
-        return fit(cfg, run_dir, list(hydra.overrides.task), multirun=hydra.mode == RunMode.MULTIRUN)
+        return fit(cfg, run_dir, default_sampler.command_line(), multirun=hydra.mode == RunMode.MULTIRUN)
     except UserError:
         remove_hydra_leftovers(run_dir)
         raise
@@ -260,7 +260,7 @@ def quiet_lightning_noise() -> None:
 
 def fit(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, multirun: bool = False) -> dict:
     """Train into `run_dir`; returns the summary (written to run_dir/summary.json by rank 0).
-    `overrides`: the command line (None: unknown, so the config's sampler is kept as it is)."""
+    `overrides`: the command line as written (None: unknown, so the config's sampler is kept as it is)."""
     validate_train(cfg)
     quiet_lightning_noise()
     composed = cfg  # what the command line composed: the run's .hydra/config.yaml
@@ -366,7 +366,7 @@ def fit(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, mult
         "best_val_exact_pct": float(best.best_model_score) if best.best_model_score is not None else None,
         "best_checkpoint": best.best_model_path or None,
         "last_checkpoint": str(ckpt_dir / "last.ckpt"),
-        "overrides": default_sampler.as_written(list(overrides or [])),
+        "overrides": list(overrides or []),
         "config": OmegaConf.to_container(cfg, resolve=True),
         "git_commit": commit,
         "versions": package_versions(),
