@@ -1,6 +1,7 @@
 """Shared fixtures: tiny models and a helper that runs the real CLI as a subprocess."""
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -57,3 +58,26 @@ def restore_threads():
 @pytest.fixture
 def generator():
     return torch.Generator().manual_seed(0)
+
+
+def fit_until_ctrl_c(monkeypatch, cfg, run_dir, step: int) -> int:
+    """Train with Ctrl-C (a KeyboardInterrupt) at global step `step`; returns the exit status `fit` ended with."""
+    from rm_cli.commands.train import fit
+    from rm_cli.lightning_module import RMLightningModule
+
+    real_step = RMLightningModule.training_step
+
+    def interrupt(self, batch, batch_idx):
+        if self.global_step == step:
+            raise KeyboardInterrupt
+        return real_step(self, batch, batch_idx)
+
+    handler = signal.getsignal(signal.SIGINT)
+    with monkeypatch.context() as patch:
+        patch.setattr(RMLightningModule, "training_step", interrupt)
+        try:
+            with pytest.raises(SystemExit) as stop:
+                fit(cfg, run_dir)
+        finally:
+            signal.signal(signal.SIGINT, handler)  # Lightning ignores further Ctrl-C while it shuts down
+    return stop.value.code

@@ -15,7 +15,7 @@ import torch
 from omegaconf import OmegaConf
 
 from benchmarks.common import train_config
-from conftest import BIN, ROOT, TINY, run_cli
+from conftest import BIN, ROOT, TINY, fit_until_ctrl_c, run_cli
 from rm_cli.commands.train import fit
 from rm_cli.errors import UserError
 from rm_cli.lightning_module import RMLightningModule
@@ -70,21 +70,7 @@ def test_sigterm_mid_run_exits_143_without_a_summary(tmp_path, monkeypatch, caps
 
 def test_ctrl_c_mid_run_exits_130_with_the_resume_hint(tmp_path, monkeypatch, capsys):
     """Lightning shuts down on Ctrl-C and exits 1, as a crash does, with no word from rm."""
-    real_step = RMLightningModule.training_step
-
-    def interrupt_at_step_3(self, batch, batch_idx):
-        if self.global_step == 3:
-            raise KeyboardInterrupt
-        return real_step(self, batch, batch_idx)
-
-    monkeypatch.setattr(RMLightningModule, "training_step", interrupt_at_step_3)
-    handler = signal.getsignal(signal.SIGINT)
-    try:
-        with pytest.raises(SystemExit) as stop:
-            fit(_cfg(), tmp_path)
-    finally:
-        signal.signal(signal.SIGINT, handler)  # Lightning ignores further Ctrl-C while it shuts down
-    assert stop.value.code == 130
+    assert fit_until_ctrl_c(monkeypatch, _cfg(), tmp_path, 3) == 130
     message = capsys.readouterr().err.strip().splitlines()[-1]
     assert message.startswith("rm train: interrupted at step 3") and "resume=auto" in message
     saved = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["global_step"]

@@ -2,17 +2,14 @@
 resumed run appends, so every step appears once."""
 
 import csv
-import signal
 import warnings
 
-import pytest
 import torch
 from omegaconf import OmegaConf
 
 from benchmarks.common import train_config
-from conftest import TINY
+from conftest import TINY, fit_until_ctrl_c
 from rm_cli.commands.train import fit
-from rm_cli.lightning_module import RMLightningModule
 
 ARGS = [*TINY, "threads=1", "trainer.val_check_interval=4", "checkpoint_every_n_steps=4", "test_after_fit=false",
         "optim.warmup_steps=1"]
@@ -27,22 +24,7 @@ def _steps(path, column) -> list[int]:
 def test_resume_after_ctrl_c_drops_the_rows_past_the_checkpoint_and_logs_each_step_once(tmp_path, monkeypatch):
     """Interrupted at step 7 with last.ckpt at step 4: the rows of steps 4-6 were kept and logged again on resume
     (steps ... 3 4 5 6 4 5 6 7 ...), and Lightning warned that the previous log files would be deleted."""
-    real_step = RMLightningModule.training_step
-
-    def interrupt_at_step_7(self, batch, batch_idx):
-        if self.global_step == 7:
-            raise KeyboardInterrupt
-        return real_step(self, batch, batch_idx)
-
-    monkeypatch.setattr(RMLightningModule, "training_step", interrupt_at_step_7)
-    handler = signal.getsignal(signal.SIGINT)
-    try:
-        with pytest.raises(SystemExit) as stop:
-            fit(OmegaConf.create(train_config(*ARGS, "trainer.max_steps=10")), tmp_path)
-    finally:
-        signal.signal(signal.SIGINT, handler)  # Lightning ignores further Ctrl-C while it shuts down
-    monkeypatch.undo()
-    assert stop.value.code == 130
+    assert fit_until_ctrl_c(monkeypatch, OmegaConf.create(train_config(*ARGS, "trainer.max_steps=10")), tmp_path, 7) == 130
     assert torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 4
     metrics = tmp_path / "logs" / "metrics.csv"
     assert _steps(metrics, "train/loss") == list(range(7))  # the interrupted run logged past the checkpoint
