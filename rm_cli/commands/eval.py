@@ -15,10 +15,9 @@ from rm_cli.config import validate_io
 from rm_cli.decode import decode_examples, on_device
 from rm_cli.errors import UserError
 from rm_cli.io import atomic_write_json, check_writable
-from rm_cli.report import METRIC_PLACES, print_table, round_metrics, warn_several_solutions
+from rm_cli.report import METRIC_PLACES, print_table, warn_several_solutions
 from rm_cli.runinfo import provenance
 from rm_cli.samplers import build_sampler
-from rm_cli.tasks.sudoku import SudokuTask
 
 
 def run(cfg: DictConfig) -> dict:
@@ -52,8 +51,6 @@ def run(cfg: DictConfig) -> dict:
                              description="eval", seed=cfg.seed, device=cfg.device)
     wall = time.perf_counter() - started
     metrics, predictions = task.evaluate(examples, result)
-    if isinstance(task, SudokuTask):  # float32 means: 94.9999988079071 in the JSON; counts stay whole numbers
-        metrics = round_metrics(metrics)
 
     what = f"{task.name}, benchmark {cfg.benchmark}" if cfg.benchmark else task.name
     print_table(f"rm eval: {what} ({preset or sampler.name} sampler, history {module.cfg.history.name})", metrics.items(),
