@@ -105,6 +105,15 @@ def with_budget(cfg: DictConfig, budget: int) -> DictConfig:
     return cfg
 
 
+def spends_whole_budget(cfg: DictConfig) -> bool:
+    """Whether with_budget(cfg, B) spends exactly B forward passes on an example that never reaches a fixed point:
+    `steps` is one pass a turn. A `max_turns` sampler keeps its last pass for a fill it may not need, rm_edit's
+    re-mask phase (`reveal_steps`) ends once nothing new is masked, and a wrapper (best_of) spends whole views: each
+    spends at most B."""
+    cls = next((c for c in SAMPLERS.values() if f"{c.__module__}.{c.__qualname__}" == cfg.get("_target_")), None)
+    return "steps" in cfg and cls is not None and not cls.wraps_another
+
+
 def at_budget(name: str, base: DictConfig, budget: int):
     """The sampler `name` at `budget` forward passes per example. A budget too small for it (best_of: every view
     needs a pass to decode and its scoring passes) is refused in terms of the budget, not of the `sampler.steps=`

@@ -20,6 +20,7 @@ from hydra.utils import instantiate
 from PIL import Image
 
 from conftest import ROOT, run_cli
+from rm_cli import scaling
 from rm_cli.checkpoint import load_checkpoint
 from rm_cli.cli import run_subcommand
 from rm_cli.commands.train import fit
@@ -473,15 +474,18 @@ def test_an_exported_image_model_card_names_the_files_it_needs(image_run, tmp_pa
 
 
 def test_eval_scaling_compares_rm_edit_the_image_tasks_own_rm_at_each_budget(image_run, tmp_path):
-    """The default list compared Sudoku's rm rule and left rm_edit out; named, it was refused (no budget)."""
-    for samplers, expected in ((None, ["entropy", "remdm", "rm_edit", "topk_margin", "vanilla"]),
-                               ("[rm_edit,vanilla]", ["rm_edit", "vanilla"])):
+    """The default list compared Sudoku's rm rule and left rm_edit out; named, it was refused (no budget).
+    The default list follows the registry (a new sampler joins it), with the image task's own rm in rm's place."""
+    own = image_run["task"].default_samplers["rm"]
+    assert own == "rm_edit" and "rm" in scaling.compared_by_default() and own not in scaling.compared_by_default()
+    default = sorted(own if name == "rm" else name for name in scaling.compared_by_default())
+    for samplers, expected in ((None, default), ("[rm_edit,vanilla]", ["rm_edit", "vanilla"])):
         out = tmp_path / f"scaling{len(expected)}.json"
         listed = [f"scaling_samplers={samplers}"] if samplers else []
         code, _, err = rm_in_process("eval", "task=image", f"checkpoint={image_run['ckpt']}", f"test_file={image_run['test']}",
                                      "limit=3", "scaling=true", "scaling_budgets=[1,2,5]", *listed, f"output={out}")
         assert code == 0, err[-2000:]
         report = json.loads(out.read_text())
-        assert sorted(report["samplers"]) == expected
+        assert sorted(report["samplers"]) == expected and "rm_edit" in expected and "rm" not in expected
         edits = [r for r in report["scaling"] if r["sampler"] == "rm_edit"]
         assert [r["budget"] for r in edits] == [1, 2, 5] and all(r["nfe_max"] <= r["budget"] for r in edits)

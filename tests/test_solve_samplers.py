@@ -85,12 +85,18 @@ class Adversary(NoHistoryModel):
         return (logits)[:, logits_from:]
 
 
+BUDGET_KEYS = ("steps", "max_turns", "reveal_steps")
+# the registered samplers' presets and the other presets of their classes (rm_solve, rm_text, vanilla_text)
+BUDGETED_PRESETS = sorted(path.stem for path in (conf_dir() / "sampler").glob("*.yaml")
+                          if any(key in OmegaConf.load(path) for key in BUDGET_KEYS))
+
+
 def sampler_from_yaml(name: str, budget: int, stop_at_fixed_point: bool = True):
     cfg = OmegaConf.load(conf_dir() / "sampler" / f"{name}.yaml")
     if name == "best_of":  # these scripted boards have no Sudoku symmetry: views are draws of a sampling base
         cfg.symmetry, cfg.base, cfg.views, cfg.score_parts = None, "vanilla", 2 if budget >= 6 else 1, 2
         cfg.base_overrides = {"temperature": 1.0, "stop_at_fixed_point": stop_at_fixed_point}
-    if name in scaling.budgeted_samplers():
+    if any(key in cfg for key in BUDGET_KEYS):
         cfg = scaling.with_budget(cfg, budget)
         if name not in ("best_of", "rm_edit"):  # rm_edit's re-mask phase always ends when nothing new is masked
             cfg.stop_at_fixed_point = stop_at_fixed_point
@@ -186,17 +192,30 @@ def test_no_sampler_ever_changes_a_given(name):
     assert torch.equal(res.tokens[fixed], x0[fixed])
 
 
-@pytest.mark.parametrize("name", scaling.budgeted_samplers())
+@pytest.mark.parametrize("name", BUDGETED_PRESETS)
 def test_every_sampler_keeps_a_budget_of_forward_passes(name):
     x0 = torch.full((3, 20), M)
     editable = torch.ones_like(x0, dtype=torch.bool)
+    exact = scaling.spends_whole_budget(OmegaConf.load(conf_dir() / "sampler" / f"{name}.yaml"))
     for budget in (1, 2, 5, 9):
         res = sampler_from_yaml(name, budget, stop_at_fixed_point=False)(Adversary(budget), x0, editable)
         assert res.nfe.max() <= budget, (name, budget, res.nfe.tolist())
-        if name not in ("rm", "best_of", "rm_edit"):  # rm keeps one pass back for the final fill and may not need
-            # it; best_of splits it into whole views; rm_edit's re-mask phase ends once nothing new is masked
+        if exact:
             assert (res.nfe == budget).all(), (name, budget, res.nfe.tolist())
         assert (res.tokens != M).all()
+
+
+def test_the_samplers_that_spend_the_whole_budget_are_told_by_their_budget_key():
+    """`steps` on a sampler that wraps none: exactly B passes; `max_turns` (a final fill it may not need),
+    `reveal_steps` (rm_edit) and wrappers (best_of): at most B. Read from the preset, not from a list of names,
+    so that a new max_turns sampler is not held to B exactly."""
+    exact = {name for name in BUDGETED_PRESETS
+             if scaling.spends_whole_budget(OmegaConf.load(conf_dir() / "sampler" / f"{name}.yaml"))}
+    assert {"vanilla", "topk_margin", "entropy", "remdm", "vanilla_text"} <= exact
+    assert not exact & {"rm", "rm_solve", "rm_text", "best_of", "rm_edit"}
+    new_max_turns_sampler = OmegaConf.create({"_target_": "rm_cli.samplers.rm.RMSampler", "max_turns": 8})
+    assert not scaling.spends_whole_budget(new_max_turns_sampler)
+    assert not scaling.spends_whole_budget(OmegaConf.create({"_target_": "not.registered.Sampler", "steps": 8}))
 
 
 def test_rm_solve_reveals_the_most_confident_on_vanillas_schedule_and_still_remasks():

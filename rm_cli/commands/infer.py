@@ -14,6 +14,7 @@ from rm_cli import default_sampler, stdin_prompts
 from rm_cli.checkpoint import load_checkpoint
 from rm_cli.config import validate_io
 from rm_cli.decode import decode_examples, on_device
+from rm_cli.errors import UserError
 from rm_cli.report import print_source_line, warn_several_solutions
 from rm_cli.runinfo import provenance
 from rm_cli.samplers import build_sampler
@@ -23,6 +24,8 @@ def run(cfg: DictConfig) -> list[str]:
     validate_io(cfg)
     module = on_device(load_checkpoint(cfg.checkpoint, cfg.task), cfg.device)
     task = instantiate(cfg.task).for_checkpoint(module.task)
+    if cfg.show_trajectory and not task.draws_trajectories():  # refused before anything is read or decoded
+        raise UserError(f"task {task.name} cannot draw trajectories; run without show_trajectory")
     stdin_prompts.check(task, cfg.prompts)
     task.check_output(cfg.output, cfg.prompts)
     examples = stdin_prompts.prompt_examples(task, cfg.prompts)
@@ -35,8 +38,11 @@ def run(cfg: DictConfig) -> list[str]:
     outputs = [task.format_output(row) for row in result.tokens]
     if cfg.show_trajectory:
         out = Console(highlight=False)
-        for i, line in enumerate(examples.lines):
-            print_source_line(out, examples.source, line)
+        for i in range(len(examples)):  # every example: a task may leave `lines` empty
+            if examples.lines:
+                print_source_line(out, examples.source, examples.lines[i])
+            else:
+                print_source_line(out, examples.source, i + 1, note="the example's number, not its line")
             steps = int(result.nfe[i]) + 1
             for frame in task.render_turns(result.trajectory[:steps, i]):
                 out.print(frame)

@@ -36,6 +36,13 @@ def get_sampler(name: str, **kwargs) -> "Sampler":
     return SAMPLERS[name](**kwargs)
 
 
+def samplers_with(flag: str) -> str:
+    """The registered samplers whose class sets `flag` ("rm and vanilla"), read from the registry so that a
+    message listing them stays right when a sampler is added."""
+    names = sorted(name for name, cls in SAMPLERS.items() if getattr(cls, flag))
+    return " and ".join(names) if len(names) < 3 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 def build_sampler(sampler_cfg) -> "Sampler":
     """The sampler a `sampler` config names (`_target_` and options), its refusals as one line: Hydra wraps
     what the constructor raises, and an option the sampler does not take (`+sampler.stpes=3`) was a TypeError."""
@@ -159,13 +166,13 @@ class Sampler:
         if max_turns < 1:
             raise UserError(f"sampler.{self.turns_option} must be >= 1, got {max_turns}")
         if block_size is not None and (block_size < 1 or not self.reveals_by_block):
-            raise UserError(f"sampler.block_size must be null or >= 1 (and only rm and vanilla decode by block), "
-                            f"got {block_size} for sampler {self.name!r}")
+            raise UserError(f"sampler.block_size must be null or >= 1 (and only {samplers_with('reveals_by_block')} "
+                            f"decode by block), got {block_size} for sampler {self.name!r}")
         if temperature < 0:
             raise UserError(f"sampler.temperature must be >= 0, got {temperature}")
         if temperature > 0 and not self.samples_tokens:
-            raise UserError(f"sampler {self.name!r} decodes at temperature 0 only (rm and vanilla sample), "
-                            f"got sampler.temperature={temperature}")
+            raise UserError(f"sampler {self.name!r} decodes at temperature 0 only ({samplers_with('samples_tokens')} "
+                            f"sample), got sampler.temperature={temperature}")
         self.max_turns, self.fill_at_end, self.stop_at_fixed_point = max_turns, fill_at_end, stop_at_fixed_point
         self.block_size, self.temperature = block_size, float(temperature)
 
