@@ -32,7 +32,9 @@ class Examples:
 
 
 class Task:
-    """Subclasses set name, vocab_size, mask_id and seq_len and implement the methods below."""
+    """Subclasses set name, vocab_size, mask_id and seq_len and implement the methods below that raise
+    NotImplementedError (render_turns only for `rm infer show_trajectory=true`); the others have defaults.
+    docs/extending.md walks through one."""
 
     name: str
     # options with a fixed set of values (config key -> allowed values): checked before anything is built
