@@ -40,6 +40,8 @@
 # 9. step 5's RM + HER with a third of the wrong answer tokens (task.wrong_rate=0.1; the default is 0.3), seeds 0,
 #    1, 2, two runs at once, scored like step 1 and paired against step 5's SFT and RM + HER runs seed by seed
 #    (OUT/minilm/wrong_rate_0.1/).
+# 10. the same at a sixth of the default rate (task.wrong_rate=0.05), seeds 0, 1, 2, paired against step 5's SFT
+#    and step 9's rate-0.1 runs (OUT/minilm/wrong_rate_0.05/).
 set -euo pipefail
 # score_run DIR RUN NAME SAMPLER: DIR/RUN's last checkpoint decoded with SAMPLER on the shipped test file,
 # one thread, into DIR/results/NAME.json (unless it exists).
@@ -186,4 +188,21 @@ for s in 0 1 2; do
 done
 for m in sft rm_her; do
   python scripts/text_paired.py "$WR/paired" $m rm_her_wr0.1 --out "$WR/text_minilm_paired_${m}_rm_her_wr0.1.md"
+done
+
+# step 10: step 9 at task.wrong_rate=0.05, seeds 0, 1, 2, paired against step 5's SFT and step 9's rate-0.1 runs
+# (OUT/minilm/wrong_rate_0.05/).
+WR5="$MINILM/wrong_rate_0.05"
+mkdir -p "$WR5/logs" "$WR5/results" "$WR5/paired"
+for s in 0 1 2; do
+  echo "rm_her_wr0.05_seed$s rm_text objective=rm history=her task.wrong_rate=0.05 seed=$s"
+done | train_and_score "$WR5" "$MINILM_COMMON"
+python scripts/text_table.py "$WR5" --out "$WR5/text_minilm_wr0.05"
+for s in 0 1 2; do
+  ln -sf "$(realpath "$WR5/results/rm_her_wr0.05_seed$s.json")" "$WR5/paired/"
+  ln -sf "$(realpath "$MINILM/results/sft_seed$s.json")" "$WR5/paired/"
+  ln -sf "$(realpath "$WR/results/rm_her_wr0.1_seed$s.json")" "$WR5/paired/"
+done
+for m in sft rm_her_wr0.1; do
+  python scripts/text_paired.py "$WR5/paired" $m rm_her_wr0.05 --out "$WR5/text_minilm_paired_${m}_rm_her_wr0.05.md"
 done
