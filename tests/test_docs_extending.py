@@ -4,8 +4,10 @@ decoded, trained on one batch and scored, so an example that stops working fails
 sampler table of docs/method.md names every registered sampler.
 
 The examples are loaded as modules of the real packages (rm_cli.samplers.left_to_right, ...) only for the
-test's duration: sys.modules, the package attributes and the SAMPLERS registry are restored by monkeypatch."""
+test's duration: sys.modules and the package attributes are restored by monkeypatch, the SAMPLERS registry to a
+copy taken before the first block runs (also when a block fails, and where a user has already added an example)."""
 
+import contextlib
 import importlib
 import re
 import shutil
@@ -53,36 +55,44 @@ def doc_files() -> dict[str, str]:
     return files
 
 
-@pytest.fixture
-def examples(monkeypatch, tmp_path):
-    """The page's modules loaded (their samplers registered) and a conf/ copy holding its YAMLs; returns that conf
-    folder. Everything is undone after the test."""
+@contextlib.contextmanager
+def examples_loaded(tmp_path: Path):
+    """The page's modules loaded (their samplers registered) and a conf/ copy holding its YAMLs; yields that conf
+    folder. Everything is undone on leaving, a failing block included."""
     conf = tmp_path / "conf"
     shutil.copytree(conf_dir(), conf)
     files = doc_files()
     for path, text in files.items():
         if path.startswith("conf/"):
             (conf / path[len("conf/"):]).write_text(text)
-    before = set(SAMPLERS)
-    for path, text in files.items():
-        if not path.endswith(".py"):
-            continue
-        name = path[: -len(".py")].replace("/", ".")
-        parent, leaf = name.rsplit(".", 1)
-        source = tmp_path / path
-        source.parent.mkdir(parents=True, exist_ok=True)
-        source.write_text(text)
-        module = types.ModuleType(name)
-        module.__file__ = str(source)
-        monkeypatch.setitem(sys.modules, name, module)  # removed again after the test
-        monkeypatch.setattr(importlib.import_module(parent), leaf, module, raising=False)
-        exec(compile(text, str(source), "exec"), module.__dict__)
-    for name in set(SAMPLERS) - before:  # registered by the examples: re-set through monkeypatch, which then removes it
-        cls = SAMPLERS.pop(name)
-        monkeypatch.setitem(SAMPLERS, name, cls)
-    # scaling reads a sampler's budget keys from conf/sampler/<name>.yaml: the copy's
-    monkeypatch.setattr(scaling, "sampler_preset", lambda name: conf / "sampler" / f"{name}.yaml")
-    return conf
+    registry = dict(SAMPLERS)
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            for path, text in files.items():
+                if not path.endswith(".py"):
+                    continue
+                name = path[: -len(".py")].replace("/", ".")
+                parent, leaf = name.rsplit(".", 1)
+                source = tmp_path / path
+                source.parent.mkdir(parents=True, exist_ok=True)
+                source.write_text(text)
+                module = types.ModuleType(name)
+                module.__file__ = str(source)
+                mp.setitem(sys.modules, name, module)  # removed again on leaving
+                mp.setattr(importlib.import_module(parent), leaf, module, raising=False)
+                exec(compile(text, str(source), "exec"), module.__dict__)
+            # scaling reads a sampler's budget keys from conf/sampler/<name>.yaml: the copy's
+            mp.setattr(scaling, "sampler_preset", lambda name: conf / "sampler" / f"{name}.yaml")
+            yield conf
+    finally:
+        SAMPLERS.clear()
+        SAMPLERS.update(registry)
+
+
+@pytest.fixture
+def examples(tmp_path):
+    with examples_loaded(tmp_path) as conf:
+        yield conf
 
 
 def composed(conf: Path, command: str, *overrides: str):
@@ -201,8 +211,9 @@ def test_the_reverse_example_trains_decodes_and_scores(examples, tmp_path):
     again = next(iter(task.train_stream(8, seed=0)))
     assert all(torch.equal(batch[k], again[k]) for k in batch)
     module.log = lambda *a, **k: None
-    torch.manual_seed(0)
-    loss = module.training_step(batch, 0)
+    with torch.random.fork_rng():  # the draws of later tests in this worker stay as they were
+        torch.manual_seed(0)
+        loss = module.training_step(batch, 0)
     assert torch.isfinite(loss)
     loss.backward()
 
@@ -235,9 +246,22 @@ def test_the_reverse_example_trains_decodes_and_scores(examples, tmp_path):
     assert task.format_output(prompts.inputs[0]) == "______"
 
 
-def test_the_examples_leave_no_trace():
-    assert not set(EXAMPLE_SAMPLERS) & set(SAMPLERS)
-    assert "rm_cli.tasks.reverse" not in sys.modules and not hasattr(sys.modules["rm_cli.samplers"], "left_to_right")
+def test_the_examples_leave_no_trace(tmp_path, monkeypatch):
+    """Loaded, then undone: the registry, sys.modules, the packages and scaling as before, also after a block that
+    raises once the samplers of the blocks before it registered (they were left in the registry)."""
+    registry, modules = dict(SAMPLERS), dict(sys.modules)
+    names = [path[: -len(".py")].replace("/", ".") for path in EXAMPLE_FILES if path.endswith(".py")]
+    with examples_loaded(tmp_path / "ok"):
+        assert set(EXAMPLE_SAMPLERS) <= set(SAMPLERS) and all(name in sys.modules for name in names)
+    failing = {**doc_files(), "rm_cli/samplers/zz_failing.py": "raise RuntimeError('a later block failed')\n"}
+    monkeypatch.setattr(sys.modules[__name__], "doc_files", lambda: failing)
+    with pytest.raises(RuntimeError, match="a later block failed"):
+        with examples_loaded(tmp_path / "failing"):
+            pass
+    assert SAMPLERS == registry
+    assert all(sys.modules.get(name) is modules.get(name) for name in names)
+    assert getattr(sys.modules["rm_cli.samplers"], "left_to_right", None) is getattr(modules["rm_cli.samplers"],
+                                                                                      "left_to_right", None)
     assert scaling.sampler_preset("vanilla") == conf_dir() / "sampler" / "vanilla.yaml"
 
 

@@ -61,7 +61,14 @@ class Module:
 def infer_with(task, monkeypatch, tmp_path) -> tuple[int, str, str, Module]:
     """(exit code, stdout, stderr, module) of `rm infer show_trajectory=true` on two prompts with `task`."""
     module = Module(task)
-    monkeypatch.setattr(infer, "load_checkpoint", lambda path, task_cfg: module)
+    module.loaded = False
+
+    def load(path, task_cfg):
+        module.loaded = True
+        return module
+
+    monkeypatch.setattr(infer, "load_checkpoint", load)
+    monkeypatch.setattr(infer, "get_class", lambda target: type(task))
     monkeypatch.setattr(infer, "instantiate", lambda task_cfg: task)
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("a\nb\n")
@@ -88,8 +95,8 @@ def test_show_trajectory_draws_every_example_when_the_task_records_no_line_numbe
     assert code == 0 and "prompts.txt:2 ──" in out and "number" not in out and out.count("turn 0: ____") == 2
 
 
-def test_show_trajectory_for_a_task_that_cannot_draw_is_one_line_before_decoding(monkeypatch, tmp_path):
+def test_show_trajectory_for_a_task_that_cannot_draw_is_one_line_before_loading(monkeypatch, tmp_path):
     code, out, err, module = infer_with(Undrawn(numbered=True), monkeypatch, tmp_path)  # was NotImplementedError
     assert code == 2
-    assert err == "rm infer: error: task digits cannot draw trajectories; run without show_trajectory\n"
-    assert out == "" and module.model.passes == 0
+    assert err == "rm infer: error: task 'digits' cannot draw trajectories; run without show_trajectory\n"
+    assert out == "" and module.model.passes == 0 and not module.loaded  # refused before the checkpoint loads

@@ -1,5 +1,7 @@
 """Block (semi-autoregressive) decoding and temperature sampling in the rm and vanilla samplers."""
 
+import re
+
 import pytest
 import torch
 
@@ -7,6 +9,7 @@ from conftest import NoHistoryModel
 
 from rm_cli.errors import UserError
 from rm_cli.samplers import get_sampler
+from rm_cli.samplers.base import samplers_with
 from rm_cli.samplers.rm import RMSampler
 from rm_cli.samplers.vanilla import VanillaSampler
 
@@ -97,7 +100,7 @@ def test_rm_fit_budget_spends_every_turn_when_the_blocks_do_not_divide_the_budge
 
 def test_block_size_and_temperature_are_rejected_where_a_sampler_ignores_them():
     for name in ("topk_margin", "entropy"):
-        with pytest.raises(UserError, match="only rm and vanilla decode by block"):
+        with pytest.raises(UserError, match=f"only {re.escape(samplers_with('reveals_by_block'))} decode by block"):
             get_sampler(name, steps=4, block_size=2)
         with pytest.raises(UserError, match=f"sampler '{name}' decodes at temperature 0 only"):
             get_sampler(name, steps=4, temperature=1.0)  # it said "must be >= 0 ..., got 1.0"

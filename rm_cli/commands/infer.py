@@ -6,7 +6,7 @@ the end (atomically), so bad input stops with one line and leaves no partial out
 outputs are files (task=image: PNGs, panels, GIFs) writes them through its write_files hook.
 """
 
-from hydra.utils import instantiate
+from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig
 from rich.console import Console
 
@@ -22,10 +22,11 @@ from rm_cli.samplers import build_sampler
 
 def run(cfg: DictConfig) -> list[str]:
     validate_io(cfg)
+    task_class = get_class(cfg.task._target_)
+    if cfg.show_trajectory and not task_class.draws_trajectories():  # before a (large) checkpoint loads
+        raise UserError(f"task {task_class.name!r} cannot draw trajectories; run without show_trajectory")
     module = on_device(load_checkpoint(cfg.checkpoint, cfg.task), cfg.device)
     task = instantiate(cfg.task).for_checkpoint(module.task)
-    if cfg.show_trajectory and not task.draws_trajectories():  # refused before anything is read or decoded
-        raise UserError(f"task {task.name} cannot draw trajectories; run without show_trajectory")
     stdin_prompts.check(task, cfg.prompts)
     task.check_output(cfg.output, cfg.prompts)
     examples = stdin_prompts.prompt_examples(task, cfg.prompts)
@@ -39,7 +40,7 @@ def run(cfg: DictConfig) -> list[str]:
     if cfg.show_trajectory:
         out = Console(highlight=False)
         for i in range(len(examples)):  # every example: a task may leave `lines` empty
-            if examples.lines:
+            if len(examples.lines) == len(examples):
                 print_source_line(out, examples.source, examples.lines[i])
             else:
                 print_source_line(out, examples.source, i + 1, note="the example's number, not its line")

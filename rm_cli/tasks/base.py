@@ -163,10 +163,11 @@ class Task:
         """A rich renderable per turn of one example's trajectory [turns + 1, N]."""
         raise NotImplementedError
 
-    def draws_trajectories(self) -> bool:
-        """Whether the task implements render_turns: `rm infer show_trajectory=true` is refused before decoding
-        when it does not (it crashed after decoding)."""
-        return type(self).render_turns is not Task.render_turns
+    @classmethod
+    def draws_trajectories(cls) -> bool:
+        """Whether the task implements render_turns: `rm infer show_trajectory=true` is refused before the
+        checkpoint loads when it does not (it crashed after decoding)."""
+        return cls.render_turns is not Task.render_turns
 
 
 class _FromCheckpoint:
