@@ -24,6 +24,21 @@ class NoHistoryModel:
         return None
 
 
+class Adversary(NoHistoryModel):
+    """Random distributions over tokens 0..4 and MASK (5) that favour MASK everywhere: a sampler left alone would
+    re-mask and rewrite every position, givens included. Seeded, so a decode replays."""
+
+    mask_id, vocab = 5, 6
+
+    def __init__(self, seed=0):
+        self.g = torch.Generator().manual_seed(seed)
+
+    def logits(self, x, state=None, logits_from=0):
+        logits = torch.randn(*x.shape, self.vocab, generator=self.g)
+        logits[..., self.mask_id] += 3.0
+        return logits[:, logits_from:]
+
+
 # A model small enough that a few training steps take well under a second.
 TINY = [
     "backbone.n_layers=1", "backbone.d_model=32", "backbone.n_heads=2", "task.train_pool=300",

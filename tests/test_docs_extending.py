@@ -21,7 +21,7 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from conftest import NoHistoryModel
+from conftest import Adversary, NoHistoryModel
 
 from rm_cli import scaling
 from rm_cli.config import conf_dir, validate_train
@@ -100,22 +100,7 @@ def composed(conf: Path, command: str, *overrides: str):
         return compose(config_name=command, overrides=list(overrides))
 
 
-M, V = 5, 6  # scripted vocabulary for the sampler checks: tokens 0..4, mask 5
-
-
-class Adversary(NoHistoryModel):
-    """Random distributions favouring MASK everywhere (as in test_solve_samplers): a sampler left alone would
-    re-mask and rewrite every position."""
-
-    mask_id = M
-
-    def __init__(self, seed=0):
-        self.g = torch.Generator().manual_seed(seed)
-
-    def logits(self, x, state=None, logits_from=0):
-        logits = torch.randn(*x.shape, V, generator=self.g)
-        logits[..., M] += 3.0
-        return logits[:, logits_from:]
+M, V = Adversary.mask_id, Adversary.vocab  # the sampler checks' scripted vocabulary: tokens 0..4, mask 5
 
 
 class ReverseOracle(NoHistoryModel):

@@ -6,7 +6,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from conftest import NoHistoryModel
+from conftest import Adversary, NoHistoryModel
 
 from rm_cli import scaling
 from rm_cli.config import conf_dir
@@ -20,7 +20,7 @@ from rm_cli.tasks.sudoku import solver
 from rm_cli.tasks.sudoku.grid import MASK_ID
 from rm_cli.tasks.sudoku.puzzles import generate, to_digits
 
-M, V = 5, 6  # scripted vocabulary: tokens 0..4, mask 5
+M, V = Adversary.mask_id, Adversary.vocab  # scripted vocabulary: tokens 0..4, mask 5
 
 
 class FixedModel(NoHistoryModel):
@@ -68,21 +68,6 @@ def test_margin_and_entropy_ignore_the_mask_probability():
     assert reveal_order(VanillaSampler(steps=4), probs) == [0, 2, 1, 3]  # raw top probability: D is last now
     assert reveal_order(TopKMarginSampler(steps=4), probs) == [3, 1, 0, 2]
     assert reveal_order(EntropySampler(steps=4), probs) == [0, 2, 3, 1]
-
-
-class Adversary(NoHistoryModel):
-    """Random distributions that favour MASK everywhere: a sampler left alone would re-mask and
-    rewrite every position, givens included."""
-
-    mask_id = M
-
-    def __init__(self, seed=0):
-        self.g = torch.Generator().manual_seed(seed)
-
-    def logits(self, x, state=None, logits_from=0):
-        logits = torch.randn(*x.shape, V, generator=self.g)
-        logits[..., M] += 3.0
-        return (logits)[:, logits_from:]
 
 
 BUDGET_KEYS = ("steps", "max_turns", "reveal_steps")
