@@ -174,35 +174,28 @@ python scripts/text_paired.py "$NATIVE/control" sft750_sft750 sft750_rm_her_nati
 for s in 0 1 2; do ln -sf "$(realpath "$MINILM/results/sft_seed$s.json")" "$NATIVE/control/"; done  # step 5's one-cycle SFT
 python scripts/text_paired.py "$NATIVE/control" sft750_sft750 sft --out "$NATIVE/text_minilm_native_control_sft_paired.md"
 
-# step 9: step 5's RM + HER with a third of the wrong answer tokens (task.wrong_rate=0.1), seeds 0, 1, 2, paired
-# against step 5's SFT and RM + HER runs (OUT/minilm/wrong_rate_0.1/).
-WR="$MINILM/wrong_rate_0.1"
-mkdir -p "$WR/logs" "$WR/results" "$WR/paired"
-for s in 0 1 2; do
-  echo "rm_her_wr0.1_seed$s rm_text objective=rm history=her task.wrong_rate=0.1 seed=$s"
-done | train_and_score "$WR" "$MINILM_COMMON"
-python scripts/text_table.py "$WR" --out "$WR/text_minilm_wr0.1"
-for s in 0 1 2; do
-  ln -sf "$(realpath "$WR/results/rm_her_wr0.1_seed$s.json")" "$WR/paired/"
-  for m in sft rm_her; do ln -sf "$(realpath "$MINILM/results/${m}_seed$s.json")" "$WR/paired/"; done
-done
-for m in sft rm_her; do
-  python scripts/text_paired.py "$WR/paired" $m rm_her_wr0.1 --out "$WR/text_minilm_paired_${m}_rm_her_wr0.1.md"
-done
+# wrong_rate_study RATE NAME:DIR...: step 5's RM + HER at task.wrong_rate=RATE, seeds 0, 1, 2, in
+# OUT/minilm/wrong_rate_RATE/ (table text_minilm_wrRATE), paired seed by seed against each NAME's runs in DIR/results/.
+wrong_rate_study() {
+  local rate=$1 baseline m from s; shift
+  local dir="$MINILM/wrong_rate_$rate" name="rm_her_wr$rate"
+  mkdir -p "$dir/logs" "$dir/results" "$dir/paired"
+  for s in 0 1 2; do
+    echo "${name}_seed$s rm_text objective=rm history=her task.wrong_rate=$rate seed=$s"
+  done | train_and_score "$dir" "$MINILM_COMMON"
+  python scripts/text_table.py "$dir" --out "$dir/text_minilm_wr$rate"
+  for s in 0 1 2; do ln -sf "$(realpath "$dir/results/${name}_seed$s.json")" "$dir/paired/"; done
+  for baseline in "$@"; do
+    m=${baseline%%:*} from=${baseline#*:}
+    for s in 0 1 2; do ln -sf "$(realpath "$from/results/${m}_seed$s.json")" "$dir/paired/"; done
+    python scripts/text_paired.py "$dir/paired" "$m" "$name" --out "$dir/text_minilm_paired_${m}_$name.md"
+  done
+}
 
-# step 10: step 9 at task.wrong_rate=0.05, seeds 0, 1, 2, paired against step 5's SFT and step 9's rate-0.1 runs
+# step 9: step 5's RM + HER with a third of the wrong answer tokens (task.wrong_rate=0.1), paired against step 5's
+# SFT and RM + HER runs (OUT/minilm/wrong_rate_0.1/).
+wrong_rate_study 0.1 "sft:$MINILM" "rm_her:$MINILM"
+
+# step 10: the same at task.wrong_rate=0.05, paired against step 5's SFT and step 9's rate-0.1 runs
 # (OUT/minilm/wrong_rate_0.05/).
-WR5="$MINILM/wrong_rate_0.05"
-mkdir -p "$WR5/logs" "$WR5/results" "$WR5/paired"
-for s in 0 1 2; do
-  echo "rm_her_wr0.05_seed$s rm_text objective=rm history=her task.wrong_rate=0.05 seed=$s"
-done | train_and_score "$WR5" "$MINILM_COMMON"
-python scripts/text_table.py "$WR5" --out "$WR5/text_minilm_wr0.05"
-for s in 0 1 2; do
-  ln -sf "$(realpath "$WR5/results/rm_her_wr0.05_seed$s.json")" "$WR5/paired/"
-  ln -sf "$(realpath "$MINILM/results/sft_seed$s.json")" "$WR5/paired/"
-  ln -sf "$(realpath "$WR/results/rm_her_wr0.1_seed$s.json")" "$WR5/paired/"
-done
-for m in sft rm_her_wr0.1; do
-  python scripts/text_paired.py "$WR5/paired" $m rm_her_wr0.05 --out "$WR5/text_minilm_paired_${m}_rm_her_wr0.05.md"
-done
+wrong_rate_study 0.05 "sft:$MINILM" "rm_her_wr0.1:$MINILM/wrong_rate_0.1"
