@@ -64,9 +64,7 @@ def decode(module: RMLightningModule, examples, whole: bool):
 
 def speedup(every, answer, repeats: int) -> dict:
     """every column's time over answer columns', from adjacent pairs (see paired_ratio)."""
-    pairs = paired_ratio(every, answer, repeats, warmup=1)
-    return {"every_column_s": pairs["numerator_s"], "answer_columns_s": pairs["denominator_s"],
-            "ratio": pairs["ratio"], "ratio_q1": pairs["ratio_q1"], "ratio_q3": pairs["ratio_q3"], "pairs": pairs["pairs"]}
+    return paired_ratio(every, answer, repeats, warmup=1, names=("every_column_s", "answer_columns_s"))
 
 
 def run(batch_size: int = 32, decode_problems: int = 32, repeats: int = 4) -> dict:

@@ -15,11 +15,13 @@ def train_config(*overrides: str):
     return OmegaConf.to_container(cfg, resolve=True)
 
 
-def paired_ratio(numerator, denominator, repeats: int, warmup: int = 2) -> dict:
+def paired_ratio(numerator, denominator, repeats: int, warmup: int = 2,
+                 names: tuple[str, str] = ("numerator_s", "denominator_s")) -> dict:
     """numerator's time over denominator's, timed in `repeats` adjacent pairs (the order alternating), so a
     shared CPU's slow spells hit both sides of a pair alike. The median of the pairs' ratios is the result; its
     quartiles say how far one run of the benchmark can be trusted (a median of times alone hid ratios from 0.3
-    to 8 on a busy machine)."""
+    to 8 on a busy machine). `names` are the keys of the two median times, so a benchmark's record says what
+    was timed."""
     for _ in range(warmup):
         numerator()
         denominator()
@@ -31,7 +33,7 @@ def paired_ratio(numerator, denominator, repeats: int, warmup: int = 2) -> dict:
             out.append(time.perf_counter() - start)
     ratios = [a / b for a, b in zip(num, den)]
     q1, median, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
-    return {"numerator_s": statistics.median(num), "denominator_s": statistics.median(den),
+    return {names[0]: statistics.median(num), names[1]: statistics.median(den),
             "ratio": median, "ratio_q1": q1, "ratio_q3": q3, "pairs": len(ratios)}
 
 

@@ -43,3 +43,25 @@ def test_paired_ratio_quartiles_of_few_pairs_stay_within_the_ratios(monkeypatch)
     # pairs in alternating order: (a, b), (b, a), (a, b)
     three = paired_ratio(fn([1.0, 3.0, 4.0, 6.0]), fn([1.0, 2.0, 2.0, 2.0]), repeats=3, warmup=1)
     assert (three["ratio_q1"], three["ratio"], three["ratio_q3"], three["pairs"]) == (1.5, 2.0, 3.0, 3)
+
+
+def test_paired_ratio_names_its_two_times(monkeypatch):
+    """A benchmark's record says what was timed: the two medians carry the names the benchmark gives."""
+    clock = [0.0]
+    monkeypatch.setattr(common.time, "perf_counter", lambda: clock[0])
+    tick = lambda s: (lambda: clock.__setitem__(0, clock[0] + s))  # noqa: E731
+    out = paired_ratio(tick(3.0), tick(1.0), repeats=1, warmup=0, names=("decode_s", "forward_only_s"))
+    assert (out["decode_s"], out["forward_only_s"], out["ratio"]) == (3.0, 1.0, 3.0)
+    assert "numerator_s" not in out
+
+
+def test_the_training_and_decoding_benchmarks_give_the_fields_the_report_reads():
+    """A tiny run of `make bench`'s (a) and (b): each record has the times and spread run_all.py prints."""
+    from benchmarks import decode_overhead, train_step
+
+    step = train_step.run(batch_size=2, repeats=1)
+    assert step["rm_her_step_s"] > 0 and step["mdm_step_s"] > 0 and step["pairs"] == 1
+    decode = decode_overhead.run(n_boards=2, repeats=1)
+    assert decode["decode_s"] > 0 and decode["forward_only_s"] > 0 and decode["forward_passes"] >= 1
+    for record in (step, decode):
+        assert record["ratio_q1"] <= record["ratio"] <= record["ratio_q3"] and record["goal"] > 1
