@@ -1,5 +1,7 @@
 """The timing helpers behind `make bench`: paired ratios and the verdict read from their spread."""
 
+import sys
+
 import benchmarks.common as common
 from benchmarks.common import paired_ratio, verdict
 
@@ -55,13 +57,41 @@ def test_paired_ratio_names_its_two_times(monkeypatch):
     assert "numerator_s" not in out
 
 
-def test_the_training_and_decoding_benchmarks_give_the_fields_the_report_reads():
-    """A tiny run of `make bench`'s (a) and (b): each record has the times and spread run_all.py prints."""
-    from benchmarks import decode_overhead, train_step
+def test_make_bench_reads_every_field_its_benchmarks_return(tmp_path, monkeypatch, capsys):
+    """run_all.py on (a) and (b) for real at tiny sizes, (e)'s records from its own `speedup`, and (c) and (d) (which
+    start processes) as stand-ins: the table prints and the JSON holds every benchmark's record."""
+    import json
+    import time
 
-    step = train_step.run(batch_size=2, repeats=1)
-    assert step["rm_her_step_s"] > 0 and step["mdm_step_s"] > 0 and step["pairs"] == 1
-    decode = decode_overhead.run(n_boards=2, repeats=1)
-    assert decode["decode_s"] > 0 and decode["forward_only_s"] > 0 and decode["forward_passes"] >= 1
-    for record in (step, decode):
-        assert record["ratio_q1"] <= record["ratio"] <= record["ratio_q3"] and record["goal"] > 1
+    import torch
+
+    from benchmarks import answer_logits, ddp_throughput, decode_memory, decode_overhead, run_all, train_step
+
+    tiny = {"train_step": {"batch_size": 2, "repeats": 1}, "decode_overhead": {"n_boards": 2, "repeats": 1}}
+    monkeypatch.setattr(run_all, "QUICK", {**run_all.QUICK, **tiny})
+    pause = lambda: time.sleep(0.001)  # noqa: E731
+    monkeypatch.setattr(answer_logits, "run", lambda **_: {
+        "batch_size": 2, "decode_problems": 2,
+        **{part: answer_logits.speedup(pause, pause, 1) for part in ("sft_train", "rm_her_train", "decode")}})
+    rows = [{"turns": t, "decoder_mb": 5.0, "runs_decoder_mb": [5.0]} for t in (4, 16)]
+    monkeypatch.setattr(decode_memory, "run", lambda **_: {
+        "rows": rows, "fixed_mmap_rows": rows, "fixed_mmap_ratio": 1.0, "max_growth_ratio": 1.0,
+        "scatter_same_turns": 1.0, "fixed_mmap_time_ratio": 1.0})
+    rates = ("DDP 2 processes (gloo), 1 thread each", "1 process, 2 threads", "1 process, 1 thread")
+    monkeypatch.setattr(ddp_throughput, "run", lambda **_: {"samples_per_s": dict.fromkeys(rates, 100.0),
+                                                            "ddp_over_single": 1.0})
+    monkeypatch.setattr(sys, "argv", ["run_all.py", "--quick", "--json", str(tmp_path / "bench.json")])
+    monkeypatch.setenv("COLUMNS", "400")  # rich would wrap the table to the captured stream's 80 columns
+    threads = torch.get_num_threads()
+    try:
+        run_all.main()
+    finally:
+        torch.set_num_threads(threads)  # run_all sets 1 thread for the whole process
+    printed = capsys.readouterr().out
+    assert "(a) train step" in printed and "(b) decode" in printed and "(e) MiniLM decode" in printed
+    record = json.loads((tmp_path / "bench.json").read_text())
+    assert record["train_step"]["rm_her_step_s"] > 0 and record["decode_overhead"]["forward_only_s"] > 0
+    assert record["answer_logits"]["decode"]["answer_columns_s"] > 0
+    for bench in ("train_step", "decode_overhead"):
+        r = record[bench]
+        assert r["ratio_q1"] <= r["ratio"] <= r["ratio_q3"] and r["pairs"] == 1
