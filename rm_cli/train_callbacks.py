@@ -1,6 +1,7 @@
-"""Lightning callbacks that keep a training run recoverable: a recent last.ckpt, no step on a bad loss, and the raw
-weights beside their moving average."""
+"""Lightning callbacks that keep a training run recoverable: a recent last.ckpt, no step on a bad loss, the raw
+weights beside their moving average, and the time trained so far."""
 
+import time
 from pathlib import Path
 
 import torch
@@ -66,3 +67,28 @@ class StopOnNonFiniteLoss(Callback):
         kept = f"last good checkpoint: {last}" if last.is_file() else "no checkpoint was written yet"
         value = f"{loss.item()}" if bad else "non-finite on another device"
         raise UserError(f"training stopped at step {trainer.global_step}: loss is {value}; {kept}")
+
+
+class TrainingClock(Callback):
+    """Wall and CPU seconds the run has trained, carried in its checkpoints, so that a resumed run's summary.json
+    gives the whole run's cost and not only its last process's. The time after the last save is not in last.ckpt:
+    steps a crash made the run train again count once."""
+
+    def __init__(self):
+        self.before = {"wall_time_s": 0.0, "cpu_time_s": 0.0}  # what earlier processes trained (from the checkpoint)
+        self.on_fit_start()
+
+    def on_fit_start(self, trainer=None, pl_module=None) -> None:
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+
+    def elapsed(self) -> dict:
+        """{wall_time_s, cpu_time_s}: earlier processes' time plus this one's since fit started (CPU: this process,
+        all its threads; unlike wall time, not inflated by other load)."""
+        now = {"wall_time_s": time.perf_counter() - self._wall, "cpu_time_s": time.process_time() - self._cpu}
+        return {key: round(self.before[key] + now[key], 1) for key in self.before}
+
+    def state_dict(self) -> dict:
+        return self.elapsed()
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.before = {key: float(state_dict[key]) for key in self.before}

@@ -98,6 +98,27 @@ def test_a_resumed_run_keeps_its_best_checkpoint_record_and_its_metrics_history(
     assert len(after) > len(before) and {"0", "5"} <= steps  # the first run's rows and the resumed run's
 
 
+def test_a_resumed_runs_summary_counts_the_time_of_every_process(tmp_path):
+    """summary.json's wall and CPU time are the run's cost: a resumed run adds the time its checkpoint carries
+    (what the processes before it trained) to its own, and says from which step it resumed."""
+    args = [*TINY, "threads=1", "trainer.val_check_interval=100", "checkpoint_every_n_steps=3", "test_after_fit=false",
+            "optim.warmup_steps=1"]
+    run = tmp_path / "run"
+    first = fit(OmegaConf.create(train_config(*args, "trainer.max_steps=3")), run)
+    carried = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["callbacks"]["TrainingClock"]
+    assert first["resumed_from_step"] is None
+    assert 0 < carried["cpu_time_s"] <= first["cpu_time_s"] and 0 < carried["wall_time_s"] <= first["wall_time_s"]
+
+    carried = {"wall_time_s": 5000.0, "cpu_time_s": 7000.0}  # as if the first process had trained for hours
+    state = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    state["callbacks"]["TrainingClock"] = carried
+    torch.save(state, run / "checkpoints" / "last.ckpt")
+    resumed = fit(OmegaConf.create(train_config(*args, "trainer.max_steps=6", "resume=auto")), run)
+    assert resumed["resumed_from_step"] == 3 and resumed["steps"] == 6
+    for key, before in carried.items():
+        assert before < resumed[key] < before + 600, key  # the carried time plus this process's few seconds
+
+
 def test_resume_with_a_checkpoint_this_run_cannot_continue_is_one_line(tmp_path):
     """A dropped override (another width), another history, or a truncated last.ckpt: Lightning's load failed
     with a size-mismatch or zip-reader traceback after the model was built, and another history ran on silently."""

@@ -12,7 +12,6 @@ import logging
 import shutil
 import signal
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -44,7 +43,7 @@ from rm_cli.progress import training_progress_bar
 from rm_cli.report import print_table
 from rm_cli.runinfo import git_commit, package_versions, write_hydra_record
 from rm_cli.samplers import build_sampler
-from rm_cli.train_callbacks import LastCheckpoint, MovingAverage, StopOnNonFiniteLoss
+from rm_cli.train_callbacks import LastCheckpoint, MovingAverage, StopOnNonFiniteLoss, TrainingClock
 
 log = logging.getLogger(__name__)
 
@@ -275,7 +274,8 @@ def fit(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, mult
     best = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val/exact", mode="max", save_top_k=1, save_last=False,
                            enable_version_counter=False)  # always best.ckpt (a resumed run wrote best-v1.ckpt)
     last = LastCheckpoint(ckpt_dir, cfg.checkpoint_every_n_steps)
-    callbacks = [best, last, StopOnNonFiniteLoss(ckpt_dir),
+    clock = TrainingClock()
+    callbacks = [best, last, StopOnNonFiniteLoss(ckpt_dir), clock,
                  training_progress_bar(), LearningRateMonitor(logging_interval="step")]
     if cfg.get("ema_decay"):
         callbacks.append(MovingAverage(decay=cfg.ema_decay))
@@ -327,7 +327,6 @@ def fit(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, mult
         resume_metrics_history(csv_logger, resumed_step)
     if trainer.is_global_zero and HydraConfig.initialized():
         write_hydra_record(run_dir, composed)
-    started, cpu_started = time.perf_counter(), time.process_time()
     try:
         trainer.fit(module, train_dataloaders=train_data, val_dataloaders=val_data, ckpt_path=ckpt_path)
     except UserError:
@@ -347,7 +346,6 @@ def fit(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, mult
         if trainer.global_rank == 0:
             sys.stderr.write(stopped_line("interrupted", trainer, last, ckpt_dir))
         raise SystemExit(130) from None
-    wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     log.info("rank %d of %d trained to step %d", trainer.global_rank, trainer.world_size, trainer.global_step)
 
     summary = {
@@ -361,8 +359,8 @@ def fit(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, mult
         "batch_size": cfg.batch_size,
         "micro_batch_size": train_data.micro_batch_size,
         "accumulate_grad_batches": accumulate,
-        "wall_time_s": round(wall, 1),
-        "cpu_time_s": round(cpu, 1),  # this process, all threads: unlike wall time, not inflated by other load
+        **clock.elapsed(),  # the whole run's, across resumes (earlier processes' time is in the checkpoint)
+        "resumed_from_step": resumed_step,  # None: trained in one process
         "best_val_exact_pct": float(best.best_model_score) if best.best_model_score is not None else None,
         "best_checkpoint": best.best_model_path or None,
         "last_checkpoint": str(ckpt_dir / "last.ckpt"),
