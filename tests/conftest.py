@@ -1,5 +1,6 @@
-"""Shared fixtures: tiny models and a helper that runs the real CLI as a subprocess."""
+"""Shared fixtures: tiny models, a helper that runs the real CLI as a subprocess, and the scripts/ loaders."""
 
+import importlib.util
 import os
 import signal
 import subprocess
@@ -11,6 +12,20 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+
+
+def load_script(name: str):
+    """scripts/NAME.py as a module (the scripts are not a package), to call its functions in-process."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_script(script: str, *args) -> subprocess.CompletedProcess:
+    """`python scripts/SCRIPT ARGS...` as a user runs it: exit status and output captured."""
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / script), *map(str, args)], capture_output=True,
+                          text=True)
 
 
 class NoHistoryModel:

@@ -65,7 +65,7 @@ def test_make_bench_reads_every_field_its_benchmarks_return(tmp_path, monkeypatc
 
     import torch
 
-    from benchmarks import answer_logits, ddp_throughput, decode_memory, decode_overhead, run_all, train_step
+    from benchmarks import answer_logits, ddp_throughput, decode_memory, run_all
 
     tiny = {"train_step": {"batch_size": 2, "repeats": 1}, "decode_overhead": {"n_boards": 2, "repeats": 1}}
     monkeypatch.setattr(run_all, "QUICK", {**run_all.QUICK, **tiny})

@@ -1,9 +1,6 @@
 """sampler=best_of: views under Sudoku's symmetries, mapped back, the most likely decode kept."""
 
 import csv
-import importlib.util
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -11,7 +8,7 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from conftest import ROOT, NoHistoryModel
+from conftest import NoHistoryModel, load_script, run_script
 
 from rm_cli import scaling
 from rm_cli.checkpoint import shipped_checkpoint
@@ -189,9 +186,7 @@ def test_without_symmetry_the_views_are_draws_of_a_sampling_base(puzzles):
 def test_the_views_script_bounds_every_pick_by_the_oracle_and_matches_the_sampler(puzzles):
     """scripts/best_of_views.py: k=1 is view 0 alone, the oracle grows with k and bounds every pick, and with
     every view each score picks what best_of with that score keeps."""
-    spec = importlib.util.spec_from_file_location("best_of_views", ROOT / "scripts" / "best_of_views.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_script("best_of_views")
     boards, _ = generate(seed=3, n=8, level="hard")
     blank = boards == MASK_ID
     model, views, per_view = PeerCountModel(1), 4, 20
@@ -211,8 +206,7 @@ def test_the_views_script_bounds_every_pick_by_the_oracle_and_matches_the_sample
 
 def test_the_views_script_refuses_a_missing_checkpoint_and_writes_nothing(tmp_path):
     out = tmp_path / "views.csv"
-    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "best_of_views.py"), "--checkpoints",
-                           str(tmp_path / "none.ckpt"), "--out", str(out)], capture_output=True, text=True)
+    proc = run_script("best_of_views.py", "--checkpoints", tmp_path / "none.ckpt", "--out", out)
     assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1].endswith(f"no such checkpoint file: {tmp_path / 'none.ckpt'}")
     assert list(tmp_path.iterdir()) == []
 
@@ -221,9 +215,8 @@ def test_the_views_script_writes_one_row_per_k_recording_the_code_that_made_it(t
     """An end-to-end run on the shipped solving model: every CSV row names the checkpoint, the level and the git
     commit, so a number in docs/ traces back to the code that produced it."""
     out, checkpoint = tmp_path / "views.csv", shipped_checkpoint("sudoku", "solve")
-    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "best_of_views.py"), "--checkpoints", str(checkpoint),
-                           "--level", "hard", "--limit", "3", "--views", "2", "--per-view", "8", "--out", str(out)],
-                          capture_output=True, text=True)
+    proc = run_script("best_of_views.py", "--checkpoints", checkpoint, "--level", "hard", "--limit", "3", "--views", "2",
+                      "--per-view", "8", "--out", out)
     assert proc.returncode == 0, proc.stderr
     rows = list(csv.DictReader(out.open()))
     assert [r["k"] for r in rows] == ["1", "2"] and {r["n"] for r in rows} == {"3"}

@@ -4,18 +4,15 @@ here instead of leaving a page that its own command no longer reproduces. A last
 table or CSV under docs/results/ is either rebuilt here or named as measured data (what a training or a decode wrote)."""
 
 import csv
-import importlib.util
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, load_script, run_script
 
 RESULTS = ROOT / "docs" / "results"
-SCRIPTS = ROOT / "scripts"
 
 # (study folder, table script, the table's file prefix in that folder): every folder of `rm eval` results JSONs
 SEED_TABLES = [
@@ -42,19 +39,8 @@ MEASURED = ["**/metrics.csv",                         # a training run's log
             "text/scaling/*.csv"]                     # `rm eval scaling=true`, joined into text_scaling.csv
 
 
-def _run(script, *args):
-    return subprocess.run([sys.executable, str(SCRIPTS / script), *map(str, args)], capture_output=True, text=True)
-
-
 def _same_files(made, committed):
     assert Path(made).read_text() == committed.read_text(), f"{committed.relative_to(ROOT)} does not regenerate"
-
-
-def _load_script(name):
-    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _name(path):
@@ -79,7 +65,7 @@ def test_every_committed_table_is_rebuilt_here_or_named_as_measured_data():
 
 @pytest.mark.parametrize("folder,script,prefix", SEED_TABLES)
 def test_seed_table_regenerates(tmp_path, folder, script, prefix):
-    proc = _run(script, RESULTS / folder, "--out", tmp_path / prefix)
+    proc = run_script(script, RESULTS / folder, "--out", tmp_path / prefix)
     assert proc.returncode == 0, proc.stderr
     for suffix in (".md", ".csv"):
         _same_files(tmp_path / f"{prefix}{suffix}", RESULTS / folder / f"{prefix}{suffix}")
@@ -87,7 +73,7 @@ def test_seed_table_regenerates(tmp_path, folder, script, prefix):
 
 @pytest.mark.parametrize("table", BY_STEPS, ids=_name)
 def test_by_steps_table_regenerates(tmp_path, table):
-    proc = _run("text_by_steps.py", *sorted((table.parent / "results").glob("*.json")), "--out", tmp_path / table.name)
+    proc = run_script("text_by_steps.py", *sorted((table.parent / "results").glob("*.json")), "--out", tmp_path / table.name)
     assert proc.returncode == 0, proc.stderr
     _same_files(tmp_path / table.name, table)
 
@@ -112,10 +98,11 @@ def _results_of(method, folder):
 def test_paired_table_regenerates(tmp_path, table):
     joined = tmp_path / "results"
     joined.mkdir()
-    for method in _paired_methods(table):
+    methods = _paired_methods(table)
+    for method in methods:
         for path in _results_of(method, table.parent):
             (joined / path.name).symlink_to(path)
-    proc = _run("text_paired.py", joined, *_paired_methods(table), "--out", tmp_path / table.name)
+    proc = run_script("text_paired.py", joined, *methods, "--out", tmp_path / table.name)
     assert proc.returncode == 0, proc.stderr
     _same_files(tmp_path / table.name, table)
 
@@ -129,7 +116,7 @@ def test_sudoku_study_table_regenerates_from_its_csv(tmp_path, monkeypatch, tabl
     out = tmp_path / committed_csv.name
     argv = ["sudoku_solving_study.py", "--from-csv", str(committed_csv), "--out", str(out)]
     monkeypatch.setattr(sys, "argv", argv + ["--by-history"] * by_history)
-    _load_script("sudoku_solving_study").main()
+    load_script("sudoku_solving_study").main()
     assert list(csv.DictReader(out.open())) == list(csv.DictReader(committed_csv.open()))
     _same_files(out.with_suffix(".md"), table)
 
@@ -137,12 +124,12 @@ def test_sudoku_study_table_regenerates_from_its_csv(tmp_path, monkeypatch, tabl
 @pytest.mark.parametrize("table", BEST_OF_VIEWS, ids=_name)
 def test_best_of_views_table_regenerates_from_its_csv(table):
     rows = list(csv.DictReader(table.with_suffix(".csv").open()))
-    assert _load_script("best_of_views").table(rows) == table.read_text()
+    assert load_script("best_of_views").table(rows) == table.read_text()
 
 
 def test_text_scaling_join_regenerates(tmp_path):
     scaling = RESULTS / "text" / "scaling"
-    proc = _run("scaling_join.py", "--run", f"sft={scaling / 'sft_seed0.csv'}", "--run",
+    proc = run_script("scaling_join.py", "--run", f"sft={scaling / 'sft_seed0.csv'}", "--run",
                 f"rm_her={scaling / 'rm_her_seed0.csv'}", "--out", tmp_path / "text_scaling")
     assert proc.returncode == 0, proc.stderr
     _same_files(tmp_path / "text_scaling.csv", TEXT_SCALING)
@@ -157,7 +144,7 @@ def test_sudoku_revision_ablation_regenerates(tmp_path):
     (sweep / "sweep_summary.csv").unlink()
     write_summary(sweep)
     _same_files(sweep / "sweep_summary.csv", ABLATION / "sweep_summary.csv")
-    proc = _run("sudoku_revision_report.py", ABLATION)
+    proc = run_script("sudoku_revision_report.py", ABLATION)
     assert proc.returncode == 0, proc.stderr
     variant_rows = [line for line in proc.stdout.splitlines() if line.startswith("| RM") and "(`" in line]  # not the paper's
     assert len(variant_rows) == 4

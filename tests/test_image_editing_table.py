@@ -2,12 +2,8 @@
 
 import csv
 import json
-import subprocess
-import sys
 
-from conftest import ROOT
-
-SCRIPT = ROOT / "scripts" / "image_editing_table.py"
+from conftest import run_script
 
 
 def _result(path, **metrics):
@@ -22,7 +18,7 @@ def test_table_averages_seeds_per_method_and_keeps_one_csv_row_per_run(tmp_path)
     _result(res / "sft_seed0.json", precision_pct=None, psnr_out_db=12.5)
     (tmp_path / "rm_seed0").mkdir()
     (tmp_path / "rm_seed0" / "summary.json").write_text(json.dumps({"steps": 1200, "wall_time_s": 600, "cpu_time_s": 540}))
-    proc = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path)], capture_output=True, text=True)
+    proc = run_script("image_editing_table.py", tmp_path)
     assert proc.returncode == 0, proc.stderr
     table = (tmp_path / "image_editing.md").read_text()
     rm_row = next(line for line in table.splitlines() if line.startswith("| rm |"))
@@ -41,7 +37,7 @@ def test_cost_table_leaves_out_methods_without_a_training_run(tmp_path):
     _result(res / "rm_vanilla_seed0.json", precision_pct=90.0)  # rm's weights decoded another way
     (tmp_path / "rm_seed0").mkdir()
     (tmp_path / "rm_seed0" / "summary.json").write_text(json.dumps({"steps": 1200, "wall_time_s": 600, "cpu_time_s": 540, "params": 800}))
-    proc = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path)], capture_output=True, text=True)
+    proc = run_script("image_editing_table.py", tmp_path)
     assert proc.returncode == 0, proc.stderr
     table = (tmp_path / "image_editing.md").read_text()
     assert table.count("| rm_vanilla |") == 1  # in the metrics table, not in the cost table
@@ -50,6 +46,6 @@ def test_cost_table_leaves_out_methods_without_a_training_run(tmp_path):
 
 
 def test_table_without_results_is_one_line_and_nonzero(tmp_path):
-    proc = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path)], capture_output=True, text=True)
+    proc = run_script("image_editing_table.py", tmp_path)
     assert proc.returncode != 0 and "no results under" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "image_editing.md").exists()

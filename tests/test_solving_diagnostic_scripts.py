@@ -1,24 +1,16 @@
 """scripts/sudoku_remask_diagnostic.py (the AUC it reports, its numbers on the shipped solving model) and
 scripts/sudoku_rollout_cache.py (a native-format cache of a decode)."""
 
-import importlib.util
 import json
-import subprocess
-import sys
 
 import torch
 
-from conftest import ROOT
+from conftest import load_script, run_script
 from rm_cli.runinfo import git_commit
-
-SCRIPT = ROOT / "scripts" / "sudoku_remask_diagnostic.py"
 
 
 def _diagnostic():
-    spec = importlib.util.spec_from_file_location("sudoku_remask_diagnostic", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("sudoku_remask_diagnostic")
 
 
 def test_rank_auc_separates_orders_and_counts_ties_half():
@@ -32,8 +24,7 @@ def test_rank_auc_separates_orders_and_counts_ties_half():
 
 def test_shipped_model_flags_uniform_wrong_digits_and_the_report_is_consistent(tmp_path):
     out = tmp_path / "diag.json"
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--levels", "hard", "--limit", "12", "--out", str(out)],
-                          capture_output=True, text=True)
+    proc = run_script("sudoku_remask_diagnostic.py", "--levels", "hard", "--limit", "12", "--out", out)
     assert proc.returncode == 0, proc.stderr
     hard = json.loads(out.read_text())["levels"]["hard"]
     assert hard["boards"] == 12 and 0 < hard["failed"] <= 12
@@ -76,7 +67,7 @@ def test_masked_surprise_reads_each_blank_hidden_and_finds_a_digit_the_rest_rule
 def test_unknown_sampler_or_checkpoint_is_one_line_and_writes_nothing(tmp_path):
     out = tmp_path / "diag.json"
     for args in (["--sampler", "nope"], ["--checkpoint", str(tmp_path / "missing.ckpt")]):
-        proc = subprocess.run([sys.executable, str(SCRIPT), *args, "--out", str(out)], capture_output=True, text=True)
+        proc = run_script("sudoku_remask_diagnostic.py", *args, "--out", out)
         assert proc.returncode == 2 and ("unknown sampler" in proc.stderr or "no such file" in proc.stderr)
         assert not out.exists()
 
@@ -90,9 +81,7 @@ def test_rollout_cache_holds_the_decoded_digits_and_loads_as_a_native_cache(tmp_
     from rm_cli.corruption import NativeCorruption, load_native_cache
     from rm_cli.tasks.sudoku.solve import solve_test_file
 
-    spec = importlib.util.spec_from_file_location("sudoku_rollout_cache", ROOT / "scripts" / "sudoku_rollout_cache.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_script("sudoku_rollout_cache")
     task_cfg = OmegaConf.load(conf_dir() / "task" / "sudoku.yaml")
     task_cfg.mode = "solve"
     module = load_checkpoint(None, task_cfg)
@@ -110,6 +99,5 @@ def test_rollout_cache_holds_the_decoded_digits_and_loads_as_a_native_cache(tmp_
     drawn = NativeCorruption(str(out))(gold, 10, 9)
     assert torch.equal(drawn, wrong[..., 0])  # k = 1: corruption=native shows exactly the decoded digit
 
-    cli = ROOT / "scripts" / "sudoku_rollout_cache.py"
-    bad = subprocess.run([sys.executable, str(cli), "--n", "0", "--out", str(tmp_path / "x.pt")], capture_output=True, text=True)
+    bad = run_script("sudoku_rollout_cache.py", "--n", "0", "--out", tmp_path / "x.pt")
     assert bad.returncode == 2 and "--n must be >= 1" in bad.stderr and not (tmp_path / "x.pt").exists()

@@ -1,16 +1,11 @@
 """scripts/sudoku_solving_study.py's table: mean ± std over checkpoints per level and sampler, or per
 level and history setting (the history ablation of docs/results/sudoku_solving.md)."""
 
-import importlib.util
-
-from conftest import ROOT
+from conftest import load_script, run_script
 
 
 def _study():
-    spec = importlib.util.spec_from_file_location("sudoku_solving_study", ROOT / "scripts" / "sudoku_solving_study.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("sudoku_solving_study")
 
 
 ROWS = [{"level": "easy", "history": h, "sampler": s, "exact_pct": v, "nfe_mean": nfe, "n": 200}
@@ -37,15 +32,10 @@ def _study_csv(path, checkpoint, exact, budget=32):
 
 
 def test_from_csv_joins_earlier_studies_into_one_table_without_decoding(tmp_path):
-    import subprocess
-    import sys
-
     _study_csv(tmp_path / "a.csv", "seed0.ckpt", 60.0)  # checkpoints need not exist: nothing is decoded
     _study_csv(tmp_path / "b.csv", "seed1.ckpt", 70.0)
-    script = [sys.executable, str(ROOT / "scripts" / "sudoku_solving_study.py")]
     out = tmp_path / "all.csv"
-    proc = subprocess.run(script + ["--from-csv", str(tmp_path / "a.csv"), str(tmp_path / "b.csv"), "--out", str(out)],
-                          capture_output=True, text=True)
+    proc = run_script("sudoku_solving_study.py", "--from-csv", tmp_path / "a.csv", tmp_path / "b.csv", "--out", out)
     assert proc.returncode == 0, proc.stderr
     md = out.with_suffix(".md").read_text()
     assert "mean ± std over 2 checkpoints" in md and "budget 32" in md
@@ -54,8 +44,7 @@ def test_from_csv_joins_earlier_studies_into_one_table_without_decoding(tmp_path
 
     _study_csv(tmp_path / "c.csv", "seed2.ckpt", 80.0, budget=64)
     bad = tmp_path / "bad.csv"
-    proc = subprocess.run(script + ["--from-csv", str(tmp_path / "a.csv"), str(tmp_path / "c.csv"), "--out", str(bad)],
-                          capture_output=True, text=True)
+    proc = run_script("sudoku_solving_study.py", "--from-csv", tmp_path / "a.csv", tmp_path / "c.csv", "--out", bad)
     assert proc.returncode == 2 and "mix budgets" in proc.stderr and not bad.exists()
 
 

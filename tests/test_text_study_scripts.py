@@ -3,16 +3,8 @@ the tables and the accuracy vs decoding-steps figure of docs/results/text.md."""
 
 import csv
 import json
-import subprocess
-import sys
 
-from conftest import ROOT
-
-SCRIPTS = ROOT / "scripts"
-
-
-def _run(script, *args):
-    return subprocess.run([sys.executable, str(SCRIPTS / script), *map(str, args)], capture_output=True, text=True)
+from conftest import run_script
 
 
 def test_text_table_orders_methods_and_averages_exact_answer_over_seeds(tmp_path):
@@ -22,7 +14,7 @@ def test_text_table_orders_methods_and_averages_exact_answer_over_seeds(tmp_path
         (res / f"{name}.json").write_text(json.dumps({"metrics": {"exact_pct": exact, "nfe_per_example": 57.0}}))
     (tmp_path / "sft_seed0").mkdir()
     (tmp_path / "sft_seed0" / "summary.json").write_text(json.dumps({"steps": 1500, "wall_time_s": 1200, "cpu_time_s": 1140}))
-    proc = _run("text_table.py", tmp_path)
+    proc = run_script("text_table.py", tmp_path)
     assert proc.returncode == 0, proc.stderr
     lines = (tmp_path / "text.md").read_text().splitlines()
     methods = [line.split("|")[1].strip() for line in lines[2:5]]
@@ -43,7 +35,7 @@ def _scaling_csv(path, sampler, points):
 def test_scaling_join_labels_each_checkpoints_samplers_and_plots(tmp_path):
     _scaling_csv(tmp_path / "a.csv", "vanilla", [(8, 1.0), (16, 2.5)])
     _scaling_csv(tmp_path / "b.csv", "rm", [(8, 3.0)])
-    proc = _run("scaling_join.py", "--run", f"sft={tmp_path / 'a.csv'}", "--run", f"rm_her={tmp_path / 'b.csv'}",
+    proc = run_script("scaling_join.py", "--run", f"sft={tmp_path / 'a.csv'}", "--run", f"rm_her={tmp_path / 'b.csv'}",
                 "--out", tmp_path / "joined")
     assert proc.returncode == 0, proc.stderr
     rows = list(csv.DictReader((tmp_path / "joined.csv").open()))
@@ -53,7 +45,7 @@ def test_scaling_join_labels_each_checkpoints_samplers_and_plots(tmp_path):
 
 
 def test_scaling_join_missing_csv_is_one_line_and_writes_nothing(tmp_path):
-    proc = _run("scaling_join.py", "--run", f"sft={tmp_path / 'nope.csv'}", "--out", tmp_path / "joined")
+    proc = run_script("scaling_join.py", "--run", f"sft={tmp_path / 'nope.csv'}", "--out", tmp_path / "joined")
     assert proc.returncode != 0 and "nope.csv: no such file" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert not list(tmp_path.glob("joined*"))
 
@@ -69,7 +61,7 @@ def test_text_paired_counts_discordant_problems_per_seed_and_tests_them(tmp_path
     _results(tmp_path / "a_seed1.json", [True, False])
     _results(tmp_path / "b_seed1.json", [True, False])
     _results(tmp_path / "a_seed2.json", [True])  # no b_seed2: left out
-    proc = _run("text_paired.py", tmp_path, "a", "b", "--out", tmp_path / "paired.md")
+    proc = run_script("text_paired.py", tmp_path, "a", "b", "--out", tmp_path / "paired.md")
     assert proc.returncode == 0, proc.stderr
     lines = (tmp_path / "paired.md").read_text().splitlines()
     assert len(lines) == 4
@@ -81,7 +73,7 @@ def test_text_paired_counts_discordant_problems_per_seed_and_tests_them(tmp_path
 def test_text_paired_refuses_runs_scored_on_different_problems(tmp_path):
     _results(tmp_path / "a_seed0.json", [True, False])
     _results(tmp_path / "b_seed0.json", [True, False, True])
-    proc = _run("text_paired.py", tmp_path, "a", "b", "--out", tmp_path / "paired.md")
+    proc = run_script("text_paired.py", tmp_path, "a", "b", "--out", tmp_path / "paired.md")
     assert proc.returncode != 0 and "a_seed0 and b_seed0 scored different problems" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "paired.md").exists()
 
@@ -92,11 +84,11 @@ def test_regrade_results_rescores_stored_predictions_and_names_each_disagreement
     report = {"config": {"task": {"name": "text"}}, "benchmark": None, "predictions": preds}
     (tmp_path / "ok.json").write_text(json.dumps(report))
     (tmp_path / "image.json").write_text(json.dumps({"config": {"task": {"name": "image"}}, "predictions": [{}]}))
-    proc = _run("regrade_results.py", tmp_path)
+    proc = run_script("regrade_results.py", tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "own test file: 2 predictions regraded" in proc.stdout and "0 differ" in proc.stdout
     preds[1]["correct"] = True  # stored by a scorer that read only the first number (3 = 3)
     (tmp_path / "ok.json").write_text(json.dumps(report))
-    proc = _run("regrade_results.py", tmp_path)
+    proc = run_script("regrade_results.py", tmp_path)
     assert proc.returncode == 1 and "1 differ from the stored score" in proc.stdout
     assert f"{tmp_path / 'ok.json'}#b: stored True, now False" in proc.stdout
